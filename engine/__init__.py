@@ -1,0 +1,39 @@
+"""Execution engine: hardened single-use Docker sandboxes with a warm pool.
+
+Knows nothing about HTTP or chains.
+"""
+
+from engine.errors import (
+    CapacityExceeded,
+    DockerAPIError,
+    DockerNotFound,
+    DockerUnavailable,
+    EngineError,
+    ImageMissing,
+    SandboxFailure,
+    UnsupportedLanguage,
+)
+from engine.executor import EngineConfig, Executor
+from engine.languages import LANGUAGES, RUNTIMES, LanguageRuntime
+from engine.models import Outcome, Program, Resources, SandboxPolicy, Usage
+
+__all__ = [
+    "LANGUAGES",
+    "RUNTIMES",
+    "CapacityExceeded",
+    "DockerAPIError",
+    "DockerNotFound",
+    "DockerUnavailable",
+    "EngineConfig",
+    "EngineError",
+    "Executor",
+    "ImageMissing",
+    "LanguageRuntime",
+    "Outcome",
+    "Program",
+    "Resources",
+    "SandboxFailure",
+    "SandboxPolicy",
+    "UnsupportedLanguage",
+    "Usage",
+]

@@ -1,0 +1,251 @@
+"""In-sandbox agent: receives one program on stdin, runs it, streams frames on stdout.
+
+Runs inside every sandbox under the image's own Python (stdlib only). It is
+started when the sandbox joins the warm pool, announces itself with a
+``ready`` frame, and serves exactly one ``run`` request; the host destroys
+the sandbox afterwards. The host never trusts it for limits: timeouts, output
+caps and memory accounting are enforced on the host side as well.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from typing import IO, Any
+
+from protocol import Frame, MAX_FRAME_BYTES, b64decode, b64encode, decode_frame, encode_frame
+
+READ_CHUNK = 64 * 1024
+PIPE_DRAIN_GRACE_S = 0.2
+MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+
+
+class FrameWriter:
+    """Serialises frames onto the agent's stdout from several threads."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, frame: Frame) -> None:
+        data = encode_frame(frame)
+        with self._lock:
+            self._stream.write(data)
+            self._stream.flush()
+
+
+class OutputPump(threading.Thread):
+    """Forwards one pipe as output frames, up to a byte limit, draining the rest."""
+
+    def __init__(self, writer: FrameWriter, fd: int, stream: str, phase: str, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.writer, self.fd, self.stream, self.phase, self.limit = writer, fd, stream, phase, limit
+        self.forwarded = 0
+        self.truncated = False
+
+    def run(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, READ_CHUNK)
+            except OSError:
+                break
+            if not chunk:
+                break
+            room = self.limit - self.forwarded
+            if len(chunk) > room:
+                self.truncated = True
+                chunk = chunk[: max(room, 0)]
+            if chunk:
+                self.forwarded += len(chunk)
+                self.writer.send(
+                    {"type": "output", "phase": self.phase, "stream": self.stream, "data": b64encode(chunk)}
+                )
+
+
+class StdinFeeder:
+    """Owns the program's stdin pipe: initial data, later input frames, EOF."""
+
+    def __init__(self) -> None:
+        self._pipe: IO[bytes] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def attach(self, pipe: IO[bytes]) -> None:
+        with self._lock:
+            if self._closed:
+                pipe.close()
+            else:
+                self._pipe = pipe
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            if self._pipe is None:
+                return
+            try:
+                self._pipe.write(data)
+                self._pipe.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                self._close_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
+        self._closed = True
+        if self._pipe is not None:
+            try:
+                self._pipe.close()
+            except OSError:
+                pass
+            self._pipe = None
+
+
+def safe_workspace_path(relative: str) -> str:
+    """Resolve a request path inside the working directory, refusing escapes."""
+    if not relative or relative.startswith("/") or "\x00" in relative:
+        raise ValueError(f"invalid file path {relative!r}")
+    parts = relative.replace("\\", "/").split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"invalid file path {relative!r}")
+    return os.path.join(os.getcwd(), *parts)
+
+
+def write_files(files: dict[str, str]) -> None:
+    for relative, encoded in files.items():
+        path = safe_workspace_path(relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(b64decode(encoded))
+
+
+def exit_code_of(returncode: int) -> int:
+    """Shell convention: a process killed by signal N exits with 128 + N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run_phase(
+    writer: FrameWriter,
+    phase: str,
+    argv: list[str],
+    env: dict[str, str],
+    limit: int,
+    stdin_feeder_factory: Any = None,
+) -> tuple[int, bool]:
+    writer.send({"type": "phase", "phase": phase})
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin_feeder_factory else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+        )
+    except OSError as exc:
+        message = f"cannot start {argv[0]}: {exc.strerror}\n".encode()
+        writer.send({"type": "output", "phase": phase, "stream": "stderr", "data": b64encode(message)})
+        return 127, False
+    assert process.stdout is not None and process.stderr is not None
+    pumps = [
+        OutputPump(writer, process.stdout.fileno(), "stdout", phase, limit),
+        OutputPump(writer, process.stderr.fileno(), "stderr", phase, limit),
+    ]
+    for pump in pumps:
+        pump.start()
+    if stdin_feeder_factory:
+        stdin_feeder_factory(process.stdin)
+    returncode = process.wait()
+    # A background grandchild may hold the pipes open; do not wait for it forever.
+    for pump in pumps:
+        pump.join(PIPE_DRAIN_GRACE_S)
+    return exit_code_of(returncode), any(p.truncated for p in pumps)
+
+
+def control_loop(reader: IO[bytes], feeder: StdinFeeder) -> None:
+    """Handles frames that arrive while the program runs."""
+    while True:
+        line = reader.readline(MAX_FRAME_BYTES)
+        if not line:
+            return  # the host went away; the sandbox is being destroyed
+        frame = decode_frame(line)
+        if frame["type"] == "stdin":
+            feeder.write(b64decode(frame["data"]))
+        elif frame["type"] == "stdin_eof":
+            feeder.close()
+
+
+def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame) -> None:
+    write_files(request.get("files") or {})
+    env = dict(request.get("env") or {})
+    limit = int(request["output_limit"])
+    artifact_path = request.get("artifact_path")
+    if request.get("artifact") and artifact_path:
+        with open(artifact_path, "wb") as handle:
+            handle.write(b64decode(request["artifact"]))
+        os.chmod(artifact_path, 0o755)
+    elif request.get("build"):
+        if artifact_path:
+            os.makedirs(os.path.dirname(artifact_path), exist_ok=True)
+        code, truncated = run_phase(writer, "build", request["build"], env, limit)
+        if code != 0:
+            writer.send({"type": "exit", "phase": "build", "exit_code": code, "truncated": truncated})
+            return
+        if request.get("return_artifact") and artifact_path:
+            size = os.path.getsize(artifact_path)
+            if size <= MAX_ARTIFACT_BYTES:
+                with open(artifact_path, "rb") as handle:
+                    writer.send({"type": "artifact", "data": b64encode(handle.read())})
+
+    feeder = StdinFeeder()
+    initial_stdin = b64decode(request["stdin"]) if request.get("stdin") else b""
+    keep_open = bool(request.get("keep_stdin_open"))
+
+    def feed_initial_stdin() -> None:
+        feeder.write(initial_stdin)
+        if not keep_open:
+            feeder.close()
+
+    def attach_stdin(pipe: IO[bytes]) -> None:
+        feeder.attach(pipe)
+        threading.Thread(target=feed_initial_stdin, daemon=True).start()
+
+    threading.Thread(target=control_loop, args=(reader, feeder), daemon=True).start()
+    code, truncated = run_phase(writer, "run", request["run"], env, limit, attach_stdin)
+    writer.send({"type": "exit", "phase": "run", "exit_code": code, "truncated": truncated})
+
+
+def seed_directories() -> None:
+    """Copies read-only seeds from the image into writable tmpfs (e.g. a Go build cache)."""
+    for pair in filter(None, os.environ.get("FAAS_AGENT_SEED", "").split(",")):
+        source, _, target = pair.partition(":")
+        if os.path.isdir(source) and not os.path.exists(target):
+            shutil.copytree(source, target, symlinks=True)
+
+
+def main() -> int:
+    writer = FrameWriter(sys.stdout.buffer)
+    reader = sys.stdin.buffer
+    try:
+        seed_directories()
+    except OSError as exc:
+        writer.send({"type": "fatal", "message": f"sandbox preparation failed: {exc}"})
+        return 1
+    writer.send({"type": "ready"})
+    line = reader.readline(MAX_FRAME_BYTES)
+    if not line:
+        return 0
+    try:
+        request = decode_frame(line)
+        if request["type"] != "run":
+            raise ValueError(f"expected a run frame, got {request['type']!r}")
+        serve_run(writer, reader, request)
+    except (ValueError, KeyError, OSError) as exc:
+        writer.send({"type": "fatal", "message": str(exc)})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Pure builders of Docker Engine API bodies for hardened sandboxes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.languages import LanguageRuntime
+from engine.models import Resources, SandboxPolicy
+
+SANDBOX_LABEL = "org.faas.sandbox"
+AGENT_MOUNT = "/opt/faas-agent"
+WORKSPACE = "/workspace"
+MIB = 1024 * 1024
+
+
+def resource_limits(resources: Resources, policy: SandboxPolicy) -> dict[str, Any]:
+    """CPU, memory (no extra swap) and pids limits, as create and update take them."""
+    memory = resources.memory_mb * MIB
+    return {
+        "NanoCpus": int(resources.cpu_cores * 1e9),
+        "Memory": memory,
+        "MemorySwap": memory,
+        "PidsLimit": policy.pids_limit,
+    }
+
+
+def sandbox_config(
+    *,
+    image: str,
+    runtime: LanguageRuntime,
+    resources: Resources,
+    policy: SandboxPolicy,
+    agent_dir: str,
+    node_id: str,
+) -> dict[str, Any]:
+    """Container-create body: no network, no capabilities, read-only root, bounded everything."""
+    seed_env = ",".join(runtime.seeds)
+    return {
+        "Image": image,
+        "Cmd": ["python3", "-u", "-E", "-s", f"{AGENT_MOUNT}/agent.py"],
+        "Env": [f"FAAS_AGENT_SEED={seed_env}", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"],
+        "WorkingDir": WORKSPACE,
+        "User": policy.user,
+        "AttachStdin": True,
+        "AttachStdout": True,
+        "AttachStderr": True,
+        "OpenStdin": True,
+        "StdinOnce": False,
+        "Tty": False,
+        "NetworkDisabled": True,
+        "Labels": {SANDBOX_LABEL: node_id, "org.faas.language": runtime.name},
+        "HostConfig": {
+            **resource_limits(resources, policy),
+            "NetworkMode": "none",
+            "CapDrop": ["ALL"],
+            "SecurityOpt": ["no-new-privileges"],
+            "ReadonlyRootfs": True,
+            "Tmpfs": {
+                WORKSPACE: f"rw,exec,nosuid,nodev,size={policy.workspace_mb}m,uid=1000,gid=1000,mode=0755",
+                "/tmp": f"rw,exec,nosuid,nodev,size={policy.tmp_mb}m,mode=1777",
+            },
+            "Binds": [f"{agent_dir}:{AGENT_MOUNT}:ro"],
+            "Ulimits": [
+                {"Name": "nofile", "Soft": policy.nofile_limit, "Hard": policy.nofile_limit},
+                {"Name": "core", "Soft": 0, "Hard": 0},
+            ],
+            "LogConfig": {"Type": "none", "Config": {}},
+            "Runtime": policy.runtime,
+            "Init": False,
+            "IpcMode": "private",
+            "AutoRemove": False,
+        },
+    }

@@ -1,0 +1,61 @@
+"""Hijacked attach connection to a container (multiplexed stdout/stderr, raw stdin)."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+from engine.errors import DockerAPIError
+
+STDOUT = 1
+STDERR = 2
+_HEADER = struct.Struct(">BxxxL")
+
+
+class AttachedStream:
+    """A container's stdio: write to its stdin, read demultiplexed output chunks."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    async def write(self, data: bytes) -> None:
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def read_chunk(self) -> tuple[int, bytes] | None:
+        """Next (stream, bytes) chunk, or None when the container's output ended."""
+        try:
+            header = await self._reader.readexactly(_HEADER.size)
+            stream, size = _HEADER.unpack(header)
+            return stream, await self._reader.readexactly(size)
+        except asyncio.IncompleteReadError:
+            return None
+
+    @property
+    def closed(self) -> bool:
+        return self._writer.is_closing() or self._reader.at_eof()
+
+    async def close(self) -> None:
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except OSError:
+            pass
+
+
+async def open_attach_stream(socket_path: str, path: str) -> AttachedStream:
+    reader, writer = await asyncio.open_unix_connection(socket_path, limit=2**20)
+    request = (
+        f"POST {path}?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+        "Host: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n"
+    )
+    writer.write(request.encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or parts[1] not in ("101", "200"):
+        writer.close()
+        raise DockerAPIError(int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 500, status_line)
+    return AttachedStream(reader, writer)

@@ -1,0 +1,107 @@
+"""Async client for the Docker Engine API over its unix socket (raw driver layer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from engine.docker.attach import AttachedStream, open_attach_stream
+from engine.errors import DockerAPIError, DockerNotFound, DockerUnavailable
+
+DEFAULT_SOCKET = "/var/run/docker.sock"
+API_VERSION = "1.41"
+"""Docker 20.10's API version; newer engines still serve it."""
+
+JSON = dict[str, Any]
+
+
+def _translate(response: httpx.Response) -> DockerAPIError:
+    """The single table from Docker's HTTP errors to engine errors."""
+    try:
+        message = str(response.json().get("message", response.text))
+    except (json.JSONDecodeError, AttributeError):
+        message = response.text
+    if response.status_code == 404:
+        return DockerNotFound(404, message)
+    return DockerAPIError(response.status_code, message)
+
+
+class DockerClient:
+    """Thin async wrapper over the Engine API endpoints the engine uses."""
+
+    def __init__(self, socket_path: str = DEFAULT_SOCKET, *, timeout: float = 60.0) -> None:
+        self.socket_path = socket_path
+        self._prefix = f"/v{API_VERSION}"
+        self._http = httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=socket_path),
+            base_url="http://docker",
+            timeout=timeout,
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _request(
+        self, method: str, path: str, *, params: JSON | None = None, body: JSON | None = None
+    ) -> httpx.Response:
+        try:
+            response = await self._http.request(method, self._prefix + path, params=params, json=body)
+        except httpx.TransportError as exc:
+            raise DockerUnavailable(
+                f"cannot reach the Docker engine at {self.socket_path}: {exc}; is dockerd running? (faas setup)"
+            ) from exc
+        if response.status_code >= 400:
+            raise _translate(response)
+        return response
+
+    async def ping(self) -> bool:
+        try:
+            await self._request("GET", "/_ping")
+        except DockerUnavailable:
+            return False
+        return True
+
+    async def inspect_image(self, reference: str) -> JSON:
+        response = await self._request("GET", f"/images/{quote(reference, safe='')}/json")
+        result: JSON = response.json()
+        return result
+
+    async def create_container(self, config: JSON, *, name: str | None = None) -> str:
+        params = {"name": name} if name else None
+        response = await self._request("POST", "/containers/create", params=params, body=config)
+        container_id: str = response.json()["Id"]
+        return container_id
+
+    async def start_container(self, container_id: str) -> None:
+        await self._request("POST", f"/containers/{container_id}/start")
+
+    async def inspect_container(self, container_id: str) -> JSON:
+        response = await self._request("GET", f"/containers/{container_id}/json")
+        result: JSON = response.json()
+        return result
+
+    async def update_container(self, container_id: str, resources: JSON) -> None:
+        await self._request("POST", f"/containers/{container_id}/update", body=resources)
+
+    async def kill_container(self, container_id: str, signal: str = "KILL") -> None:
+        await self._request("POST", f"/containers/{container_id}/kill", params={"signal": signal})
+
+    async def remove_container(self, container_id: str) -> None:
+        await self._request("DELETE", f"/containers/{container_id}", params={"force": "1", "v": "1"})
+
+    async def list_containers(self, *, label: str) -> list[JSON]:
+        filters = json.dumps({"label": [label]})
+        response = await self._request("GET", "/containers/json", params={"all": "1", "filters": filters})
+        result: list[JSON] = response.json()
+        return result
+
+    async def attach(self, container_id: str) -> AttachedStream:
+        """Attach to a container's stdin, stdout and stderr (before or after start)."""
+        try:
+            return await open_attach_stream(self.socket_path, f"{self._prefix}/containers/{container_id}/attach")
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            raise DockerUnavailable(f"cannot attach to container {container_id[:12]}: {exc}") from exc

@@ -1,0 +1,177 @@
+"""The engine's front: admission, warm pools, artefact cache, one fresh sandbox per execution."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.artifacts import ArtifactCache, artifact_key
+from engine.container_config import SANDBOX_LABEL
+from engine.docker import DockerClient
+from engine.errors import CapacityExceeded, DockerNotFound, EngineError, ImageMissing, UnsupportedLanguage
+from engine.languages import RUNTIMES, LanguageRuntime
+from engine.models import Outcome, Program, Resources, SandboxPolicy
+from engine.pool import WarmPool
+from engine.runner import OutputListener, run_program
+from engine.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+AGENT_DIR = str(Path(__file__).parent / "agent")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine needs to know about this node."""
+
+    images: Mapping[str, str]
+    artifact_dir: Path
+    pool_sizes: Mapping[str, int] = field(default_factory=dict)
+    policy: SandboxPolicy = field(default_factory=SandboxPolicy)
+    default_resources: Resources = field(default_factory=Resources)
+    max_concurrent: int = 16
+    memory_budget_mb: int = 8192
+    node_id: str = "faas-node"
+    docker_socket: str = "/var/run/docker.sock"
+    agent_dir: str = AGENT_DIR
+
+
+@dataclass
+class _Load:
+    executions: int = 0
+    memory_mb: int = 0
+
+
+class Executor:
+    """Runs programs in fresh hardened sandboxes; never reuses one."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.docker = DockerClient(config.docker_socket)
+        self.artifacts = ArtifactCache(config.artifact_dir)
+        self.pool = WarmPool(self._launch_pooled, config.pool_sizes)
+        self._image_ids: dict[str, str] = {}
+        self._load = _Load()
+        self._teardowns: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        """Check Docker, resolve runtime images, remove leftovers, start the warm pools."""
+        if not await self.docker.ping():
+            await self.docker.close()
+            raise EngineError(f"the Docker engine at {self.config.docker_socket} does not answer; run `faas setup`")
+        for language, image in self.config.images.items():
+            try:
+                self._image_ids[language] = (await self.docker.inspect_image(image))["Id"]
+            except DockerNotFound:
+                log.warning("runtime image %s for %s is missing; run `faas setup`", image, language)
+        await self._remove_leftovers()
+        self.pool.start()
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await asyncio.gather(*self._teardowns, return_exceptions=True)
+        await self.docker.close()
+
+    @property
+    def active_executions(self) -> int:
+        return self._load.executions
+
+    def available_languages(self) -> list[str]:
+        return sorted(self._image_ids)
+
+    def image_id(self, language: str) -> str:
+        """The content id of the image a language runs on (part of cache keys)."""
+        self._runtime(language)
+        try:
+            return self._image_ids[language]
+        except KeyError:
+            image = self.config.images.get(language, "<not configured>")
+            raise ImageMissing(
+                f"the runtime image for {language} ({image}) is not available on this node; run `faas setup`"
+            ) from None
+
+    async def execute(self, program: Program, *, on_output: OutputListener | None = None) -> Outcome:
+        """Run a program in a never-used sandbox and destroy the sandbox afterwards."""
+        runtime = self._runtime(program.language)
+        image_id = self.image_id(program.language)
+        async with self._admitted(program.resources):
+            key = None
+            artifact = None
+            if runtime.compiled:
+                key = artifact_key(runtime, image_id, program.code, program.files, program.env)
+                artifact = self.artifacts.get(key)
+            sandbox = self.pool.take(program.language) or await self._launch(runtime, program.resources)
+            try:
+                await sandbox.apply_resources(program.resources, self.config.policy)
+                result = await run_program(
+                    sandbox,
+                    program,
+                    policy=self.config.policy,
+                    image_id=image_id,
+                    artifact=artifact,
+                    on_output=on_output,
+                )
+            finally:
+                self._teardown(sandbox)
+            if key and result.artifact:
+                await asyncio.to_thread(self.artifacts.put, key, result.artifact)
+            return result.outcome
+
+    def _runtime(self, language: str) -> LanguageRuntime:
+        try:
+            return RUNTIMES[language]
+        except KeyError:
+            raise UnsupportedLanguage(
+                f"unsupported language {language!r}; supported: {', '.join(RUNTIMES)}"
+            ) from None
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, resources: Resources) -> AsyncIterator[None]:
+        load, config = self._load, self.config
+        if load.executions >= config.max_concurrent or load.memory_mb + resources.memory_mb > config.memory_budget_mb:
+            raise CapacityExceeded(
+                "this node is at capacity; retry shortly",
+                details={
+                    "active_executions": load.executions,
+                    "max_concurrent_executions": config.max_concurrent,
+                    "memory_requested_mb": resources.memory_mb,
+                    "memory_available_mb": max(config.memory_budget_mb - load.memory_mb, 0),
+                },
+            )
+        load.executions += 1
+        load.memory_mb += resources.memory_mb
+        try:
+            yield
+        finally:
+            load.executions -= 1
+            load.memory_mb -= resources.memory_mb
+
+    async def _launch(self, runtime: LanguageRuntime, resources: Resources) -> Sandbox:
+        return await Sandbox.launch(
+            self.docker,
+            image=self.config.images[runtime.name],
+            runtime=runtime,
+            resources=resources,
+            policy=self.config.policy,
+            agent_dir=self.config.agent_dir,
+            node_id=self.config.node_id,
+        )
+
+    async def _launch_pooled(self, language: str) -> Sandbox:
+        self.image_id(language)
+        return await self._launch(self._runtime(language), self.config.default_resources)
+
+    def _teardown(self, sandbox: Sandbox) -> None:
+        task = asyncio.create_task(sandbox.destroy())
+        self._teardowns.add(task)
+        task.add_done_callback(self._teardowns.discard)
+
+    async def _remove_leftovers(self) -> None:
+        """Sandboxes of an earlier run of this node (crash, kill -9) are removed at start."""
+        for container in await self.docker.list_containers(label=f"{SANDBOX_LABEL}={self.config.node_id}"):
+            with contextlib.suppress(EngineError):
+                await self.docker.remove_container(container["Id"])
