@@ -1,0 +1,116 @@
+"""The error envelope of API.md, and the one table from errors to codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.errors import (
+    ExecutionTimedOut,
+    Forbidden,
+    InsufficientResources,
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+)
+
+log = logging.getLogger(__name__)
+
+ERROR_TABLE: dict[type[ServiceError], tuple[int, str]] = {
+    InvalidRequest: (400, "INVALID_REQUEST"),
+    Unauthorized: (401, "UNAUTHORIZED"),
+    Forbidden: (403, "FORBIDDEN"),
+    NotFound: (404, "NOT_FOUND"),
+    ExecutionTimedOut: (408, "EXECUTION_TIMEOUT"),
+    InternalError: (500, "INTERNAL_ERROR"),
+    InsufficientResources: (507, "INSUFFICIENT_RESOURCES"),
+}
+
+HTTP_STATUS_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    408: "EXECUTION_TIMEOUT",
+    413: "INVALID_REQUEST",
+    429: "RATE_LIMIT_EXCEEDED",
+    402: "PAYMENT_REQUIRED",
+    507: "INSUFFICIENT_RESOURCES",
+}
+
+
+def envelope(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+    response = JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message, "details": details or {}}}
+    )
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "unknown"))
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    for kind in type(exc).__mro__:
+        if kind in ERROR_TABLE:
+            status, code = ERROR_TABLE[kind]  # type: ignore[index]
+            break
+    else:
+        status, code = 500, "INTERNAL_ERROR"
+    if status >= 500:
+        log.error("request %s failed: %s", _request_id(request), exc.message)
+        exc.details.setdefault("request_id", _request_id(request))
+    return envelope(status, code, exc.message, exc.details)
+
+
+def _field_name(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location if part not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field_name(tuple(error["loc"])), "message": error["msg"]} for error in exc.errors()]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    message = f"{first['field']}: {first['message']}"
+    if first["message"].startswith("JSON decode error"):
+        message = "the request body is not valid JSON"
+    return envelope(400, "INVALID_REQUEST", message, {"errors": errors})
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return envelope(404, "NOT_FOUND", "no such endpoint; see /docs for the API")
+    if exc.status_code == 405:
+        response = envelope(400, "INVALID_REQUEST", "this method is not allowed on this endpoint")
+        if exc.headers and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    code = HTTP_STATUS_CODES.get(exc.status_code, "INTERNAL_ERROR" if exc.status_code >= 500 else "INVALID_REQUEST")
+    return envelope(exc.status_code, code, str(exc.detail))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    request_id = _request_id(request)
+    log.exception("request %s failed unexpectedly", request_id, exc_info=exc)
+    return envelope(
+        500, "INTERNAL_ERROR", f"internal error; quote request id {request_id}", {"request_id": request_id}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

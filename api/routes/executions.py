@@ -1,0 +1,80 @@
+"""POST /execute and GET /executions/{id}."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import NodeDep, PrincipalDep
+from api.schemas import CostOut, ErrorOut, ExecuteIn, ExecutionOut, UsageOut
+from service import ExecutionRecord, ExecutionRequest, RequestedResources
+
+router = APIRouter(tags=["executions"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "Invalid request",
+        401: "Invalid or missing API key",
+        408: "Execution timed out (partial output in details)",
+        500: "Internal error",
+        507: "The node cannot take the work now",
+    }.items()
+}
+
+
+def to_request(body: ExecuteIn) -> ExecutionRequest:
+    resources = body.resources
+    return ExecutionRequest(
+        language=body.language,
+        code=body.code,
+        mode=body.mode,
+        resources=RequestedResources(
+            cpu_cores=resources.cpu_cores if resources else None,
+            memory_mb=resources.memory_mb if resources else None,
+            timeout_ms=resources.timeout_ms if resources else None,
+        ),
+        env_vars=body.env_vars or {},
+        files=body.files or {},
+        stdin=body.stdin,
+    )
+
+
+def to_response(record: ExecutionRecord) -> ExecutionOut:
+    return ExecutionOut(
+        execution_id=record.execution_id,
+        status=record.status,  # type: ignore[arg-type]
+        exit_code=record.exit_code,
+        stdout=record.stdout,
+        stderr=record.stderr,
+        duration_ms=record.duration_ms,
+        mode=record.mode,  # type: ignore[arg-type]
+        cached=record.cached,
+        cost=CostOut(compute=record.cost_compute, total=record.cost_total),
+        language=record.language,  # type: ignore[arg-type]
+        truncated=record.truncated,
+        oom_killed=record.oom_killed,
+        error=record.error,
+        cached_from=record.cached_from,
+        build_cached=record.build_cached,
+        usage=UsageOut(cpu_seconds=record.cpu_seconds, memory_peak_bytes=record.memory_peak_bytes),
+        created_at=record.created_at,
+        finished_at=record.finished_at,
+    )
+
+
+@router.post("/execute", response_model=ExecutionOut, responses=ERRORS, summary="Execute code")
+async def execute(body: ExecuteIn, node: NodeDep, principal: PrincipalDep) -> ExecutionOut:
+    """Run code in a fresh isolated sandbox and wait for the result."""
+    record = await node.executions.execute(principal.tenant_id, to_request(body))
+    return to_response(record)
+
+
+@router.get(
+    "/executions/{execution_id}",
+    response_model=ExecutionOut,
+    responses={404: {"model": ErrorOut, "description": "Not found"}, 401: ERRORS[401]},
+    summary="Get an execution",
+)
+async def get_execution(execution_id: str, node: NodeDep, principal: PrincipalDep) -> ExecutionOut:
+    """A stored execution of the caller's tenant."""
+    return to_response(await node.executions.get(principal.tenant_id, execution_id))

@@ -1,0 +1,68 @@
+"""Node settings, read from ``FAAS_*`` environment variables."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _memory_budget_mb() -> int:
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return 8192
+    return int(pages * 0.75 / 2**20)
+
+
+class Settings(BaseSettings):
+    """Every knob of a node; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="FAAS_", extra="ignore")
+
+    data_dir: Path = Path("/var/lib/faas")
+    database_url: str | None = None
+    api_keys: str = ""
+    docker_socket: str = "/var/run/docker.sock"
+    images: dict[str, str] = Field(default_factory=dict)
+    pool_sizes: dict[str, int] = Field(default_factory=lambda: {"python": 2, "javascript": 2, "go": 1, "rust": 1})
+    oci_runtime: str = "runc"
+
+    default_cpu_cores: float = 1.0
+    default_memory_mb: int = 512
+    default_timeout_ms: int = 30_000
+    max_cpu_cores: float = Field(default_factory=lambda: float(os.cpu_count() or 1))
+    min_memory_mb: int = 32
+    max_memory_mb: int = 4096
+    max_timeout_ms: int = 300_000
+    max_concurrent_executions: int = 16
+    memory_budget_mb: int = Field(default_factory=_memory_budget_mb)
+
+    pids_limit: int = 256
+    nofile_limit: int = 1024
+    workspace_mb: int = 256
+    tmp_mb: int = 256
+    output_limit_bytes: int = 1024 * 1024
+    build_timeout_ms: int = 120_000
+
+    max_code_bytes: int = 1024 * 1024
+    max_files_bytes: int = 10 * 1024 * 1024
+    max_request_bytes: int = 16 * 1024 * 1024
+
+    price_per_cpu_second: float = 0.00002
+    price_per_memory_gb_second: float = 0.0000025
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'faas.sqlite3'}"
+
+    @property
+    def node_id(self) -> str:
+        """Stable per data dir, so two nodes on one Docker engine never touch each other's sandboxes."""
+        return "node-" + hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:12]
+
+    def bootstrap_keys(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
