@@ -87,6 +87,8 @@ async def run_program(
                 kept = outputs[message["phase"]].add(message["stream"], b64decode(message["data"]))
                 if on_output is not None and message["phase"] == "run" and kept:
                     await on_output(message["stream"], kept)
+            elif kind == "truncated":
+                outputs[message["phase"]].truncated = True
             elif kind == "artifact":
                 new_artifact = b64decode(message["data"])
             elif kind == "exit":

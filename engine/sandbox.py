@@ -63,9 +63,9 @@ class Sandbox:
         )
         name = f"faas-{runtime.name}-{uuid.uuid4().hex[:12]}"
         container_id = await docker.create_container(config, name=name)
+        channel: AgentChannel | None = None
         try:
-            stream = await docker.attach(container_id)
-            channel = AgentChannel(stream, container_id[:12])
+            channel = AgentChannel(await docker.attach(container_id), container_id[:12])
             await docker.start_container(container_id)
             pid = int((await docker.inspect_container(container_id))["State"]["Pid"])
             sandbox = cls(docker, container_id, runtime, resources, channel, cgroup_of(pid))
@@ -73,11 +73,13 @@ class Sandbox:
             if frame["type"] != "ready":
                 raise SandboxFailure(f"sandbox {name} failed to start: {frame.get('message', frame['type'])}")
             return sandbox
-        except (EngineError, OSError, asyncio.TimeoutError) as exc:
+        except BaseException as exc:  # also on cancellation: never leak a container or a connection
+            if channel is not None:
+                await channel.close()
             await _remove_quietly(docker, container_id)
-            if isinstance(exc, EngineError):
-                raise
-            raise SandboxFailure(f"sandbox {name} did not become ready: {exc!r}") from exc
+            if isinstance(exc, OSError | asyncio.TimeoutError):
+                raise SandboxFailure(f"sandbox {name} did not become ready: {exc!r}") from exc
+            raise
 
     async def apply_resources(self, resources: Resources, policy: SandboxPolicy) -> None:
         """Resize a pooled sandbox to the execution's limits before it runs anything."""

@@ -31,6 +31,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def display_prefix(key: str) -> str:
+    """A few leading characters to recognise a long key by; short keys reveal nothing."""
+    return key[:9] if len(key) >= 32 else ""
+
+
 def generate_key() -> str:
     return "faas_" + secrets.token_urlsafe(32)
 
@@ -83,7 +88,7 @@ class ApiKeyService:
                     key_id="key_" + secrets.token_hex(8),
                     name=name,
                     key_hash=digest,
-                    prefix=key[:8],
+                    prefix=display_prefix(key),
                     scopes=list(ALL_SCOPES),
                 )
         except IntegrityError:

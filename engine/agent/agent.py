@@ -54,8 +54,10 @@ class OutputPump(threading.Thread):
                 break
             room = self.limit - self.forwarded
             if len(chunk) > room:
-                self.truncated = True
                 chunk = chunk[: max(room, 0)]
+                if not self.truncated:
+                    self.truncated = True
+                    self.writer.send({"type": "truncated", "phase": self.phase, "stream": self.stream})
             if chunk:
                 self.forwarded += len(chunk)
                 self.writer.send(
@@ -182,6 +184,7 @@ def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame) -> None:
     limit = int(request["output_limit"])
     artifact_path = request.get("artifact_path")
     if request.get("artifact") and artifact_path:
+        os.makedirs(os.path.dirname(artifact_path), exist_ok=True)
         with open(artifact_path, "wb") as handle:
             handle.write(b64decode(request["artifact"]))
         os.chmod(artifact_path, 0o755)
@@ -192,6 +195,8 @@ def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame) -> None:
         if code != 0:
             writer.send({"type": "exit", "phase": "build", "exit_code": code, "truncated": truncated})
             return
+        if artifact_path and os.path.exists(artifact_path):
+            os.chmod(artifact_path, 0o755)
         if request.get("return_artifact") and artifact_path:
             size = os.path.getsize(artifact_path)
             if size <= MAX_ARTIFACT_BYTES:

@@ -16,6 +16,7 @@ Agent -> host:
   {"type": "ready"}
   {"type": "phase", "phase": "build" | "run"}
   {"type": "output", "phase": ..., "stream": "stdout" | "stderr", "data": b64}
+  {"type": "truncated", "phase": ..., "stream": ...}   (output beyond the cap is dropped)
   {"type": "artifact", "data": b64}
   {"type": "exit", "phase": ..., "exit_code": int, "truncated": bool}
   {"type": "fatal", "message": str}

@@ -1,0 +1,104 @@
+"""The in-sandbox agent, run under the host's Python (it is stdlib only)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.agent.protocol import b64decode, b64encode, encode_frame
+from engine.executor import AGENT_DIR
+
+
+def talk(tmp_path: Path, request: dict[str, Any], *, exit_status: int = 0) -> list[dict[str, Any]]:
+    frames = encode_frame({"type": "run", "env": {"PATH": "/usr/bin:/bin"}, "output_limit": 1 << 20, **request})
+    done = subprocess.run(
+        [sys.executable, f"{AGENT_DIR}/agent.py"], input=frames, capture_output=True, cwd=tmp_path, timeout=30
+    )
+    assert done.returncode == exit_status, done.stderr
+    decoded = [json.loads(line) for line in done.stdout.splitlines()]
+    for frame in decoded:
+        if "data" in frame:
+            frame["data"] = b64decode(frame["data"])
+    return decoded
+
+
+def output(frames: list[dict[str, Any]], stream: str) -> bytes:
+    return b"".join(f["data"] for f in frames if f["type"] == "output" and f["stream"] == stream)
+
+
+def test_runs_program_with_files_env_and_stdin(tmp_path: Path) -> None:
+    code = "import os,sys; print(open('data/in.txt').read(), os.environ['GREETING'], sys.stdin.read())"
+    frames = talk(
+        tmp_path,
+        {
+            "files": {"data/in.txt": b64encode(b"file!")},
+            "env": {"PATH": "/usr/bin:/bin", "GREETING": "hi"},
+            "stdin": b64encode(b"typed"),
+            "run": [sys.executable, "-c", code],
+        },
+    )
+    assert frames[0] == {"type": "ready"}
+    assert output(frames, "stdout") == b"file! hi typed\n"
+    assert frames[-1] == {"type": "exit", "phase": "run", "exit_code": 0, "truncated": False}
+
+
+def test_reports_exit_code_and_signal_death(tmp_path: Path) -> None:
+    frames = talk(tmp_path, {"run": [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"]})
+    assert frames[-1]["exit_code"] == 137
+    frames = talk(tmp_path, {"run": [sys.executable, "-c", "raise SystemExit(7)"]})
+    assert frames[-1]["exit_code"] == 7
+
+
+def test_caps_output_and_flags_truncation(tmp_path: Path) -> None:
+    frames = talk(tmp_path, {"output_limit": 1000, "run": [sys.executable, "-c", "print('x' * 100000)"]})
+    assert len(output(frames, "stdout")) == 1000
+    assert {"type": "truncated", "phase": "run", "stream": "stdout"} in frames
+    assert frames[-1]["truncated"] is True
+
+
+def test_build_failure_stops_before_run(tmp_path: Path) -> None:
+    frames = talk(
+        tmp_path,
+        {
+            "build": [sys.executable, "-c", "import sys; sys.stderr.write('syntax error at 1:1'); sys.exit(2)"],
+            "artifact_path": str(tmp_path / "out" / "app"),
+            "run": ["/bin/true"],
+        },
+    )
+    assert frames[-1] == {"type": "exit", "phase": "build", "exit_code": 2, "truncated": False}
+    assert output(frames, "stderr") == b"syntax error at 1:1"
+    assert not any(f["type"] == "phase" and f["phase"] == "run" for f in frames)
+
+
+def test_build_returns_artifact_and_cached_artifact_skips_build(tmp_path: Path) -> None:
+    artifact = tmp_path / "out" / "app"
+    script = f"import pathlib; pathlib.Path({str(artifact)!r}).write_text('#!/bin/sh\\necho built\\n')"
+    frames = talk(
+        tmp_path,
+        {"build": [sys.executable, "-c", script], "artifact_path": str(artifact), "return_artifact": True,
+         "run": [str(artifact)]},
+    )
+    assert [f["data"] for f in frames if f["type"] == "artifact"] == [b"#!/bin/sh\necho built\n"]
+    assert output(frames, "stdout") == b"built\n"
+    artifact.unlink()
+    frames = talk(
+        tmp_path,
+        {"artifact": b64encode(b"#!/bin/sh\necho cached\n"), "artifact_path": str(artifact), "run": [str(artifact)]},
+    )
+    assert not any(f["type"] == "phase" and f["phase"] == "build" for f in frames)
+    assert output(frames, "stdout") == b"cached\n"
+
+
+def test_refuses_paths_that_escape_the_workspace(tmp_path: Path) -> None:
+    frames = talk(tmp_path, {"files": {"../escape.txt": b64encode(b"x")}, "run": ["/bin/true"]}, exit_status=1)
+    assert frames[-1]["type"] == "fatal"
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_missing_interpreter_is_exit_127(tmp_path: Path) -> None:
+    frames = talk(tmp_path, {"run": ["/nonexistent/binary"]})
+    assert frames[-1]["exit_code"] == 127
+    assert b"cannot start" in output(frames, "stderr")
