@@ -63,7 +63,7 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     for kind in type(exc).__mro__:
         if kind in ERROR_TABLE:
-            status, code = ERROR_TABLE[kind]  # type: ignore[index]
+            status, code = ERROR_TABLE[kind]
             break
     else:
         status, code = 500, "INTERNAL_ERROR"
@@ -104,9 +104,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     request_id = _request_id(request)
     log.exception("request %s failed unexpectedly", request_id, exc_info=exc)
-    return envelope(
-        500, "INTERNAL_ERROR", f"internal error; quote request id {request_id}", {"request_id": request_id}
-    )
+    return envelope(500, "INTERNAL_ERROR", f"internal error; quote request id {request_id}", {"request_id": request_id})
 
 
 def install_error_handlers(app: FastAPI) -> None:

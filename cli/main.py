@@ -36,8 +36,7 @@ def serve(
     def announce(node: Node) -> None:
         if node.generated_key:
             console.print(
-                "[bold]No API key was configured; created one (shown only this once):[/bold]\n"
-                f"  {node.generated_key}",
+                f"[bold]No API key was configured; created one (shown only this once):[/bold]\n  {node.generated_key}",
                 highlight=False,
             )
         console.print(f"faas node listening on http://{host}:{port}/api/v1 (docs at /docs)", highlight=False)

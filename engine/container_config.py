@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from engine.languages import LanguageRuntime
+from engine.languages import AGENT_MOUNT, LanguageRuntime, program_env
 from engine.models import Resources, SandboxPolicy
 
 SANDBOX_LABEL = "org.faas.sandbox"
-AGENT_MOUNT = "/opt/faas-agent"
 WORKSPACE = "/workspace"
 MIB = 1024 * 1024
 
@@ -35,10 +35,14 @@ def sandbox_config(
 ) -> dict[str, Any]:
     """Container-create body: no network, no capabilities, read-only root, bounded everything."""
     seed_env = ",".join(runtime.seeds)
+    env = [f"FAAS_AGENT_SEED={seed_env}", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"]
+    if runtime.prestart:
+        prestart = {"argv": list(runtime.prestart), "env": program_env(runtime, {})}
+        env.append("FAAS_AGENT_PRESTART=" + json.dumps(prestart))
     return {
         "Image": image,
         "Cmd": ["python3", "-u", "-E", "-s", f"{AGENT_MOUNT}/agent.py"],
-        "Env": [f"FAAS_AGENT_SEED={seed_env}", "LANG=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"],
+        "Env": env,
         "WorkingDir": WORKSPACE,
         "User": policy.user,
         "AttachStdin": True,

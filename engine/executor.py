@@ -125,9 +125,7 @@ class Executor:
         try:
             return RUNTIMES[language]
         except KeyError:
-            raise UnsupportedLanguage(
-                f"unsupported language {language!r}; supported: {', '.join(RUNTIMES)}"
-            ) from None
+            raise UnsupportedLanguage(f"unsupported language {language!r}; supported: {', '.join(RUNTIMES)}") from None
 
     @contextlib.asynccontextmanager
     async def _admitted(self, resources: Resources) -> AsyncIterator[None]:

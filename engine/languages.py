@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+AGENT_MOUNT = "/opt/faas-agent"
 BUILD_OUTPUT = "/tmp/faas-build/app"
 BASE_ENV: Mapping[str, str] = {
     "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/lib/go/bin",
@@ -26,6 +27,10 @@ class LanguageRuntime:
     default_files: Mapping[str, bytes] = field(default_factory=dict)
     seeds: tuple[str, ...] = ()
     """``source:target`` directories the agent copies into tmpfs before it is ready."""
+    prestart: tuple[str, ...] | None = None
+    """An interpreter the agent starts while the sandbox waits in the pool; it runs the main file on request."""
+    startup_env_prefixes: tuple[str, ...] = ()
+    """User variables with these prefixes shape interpreter start-up, so they rule out the pre-started one."""
 
     @property
     def compiled(self) -> bool:
@@ -38,11 +43,15 @@ RUNTIMES: Mapping[str, LanguageRuntime] = {
         main_file="main.py",
         run=("python3", "main.py"),
         env={"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"},
+        prestart=("python3", f"{AGENT_MOUNT}/prestart_python.py"),
+        startup_env_prefixes=("PYTHON",),
     ),
     "javascript": LanguageRuntime(
         name="javascript",
         main_file="main.js",
         run=("node", "main.js"),
+        prestart=("node", f"{AGENT_MOUNT}/prestart_node.js"),
+        startup_env_prefixes=("NODE_", "UV_"),
     ),
     "go": LanguageRuntime(
         name="go",
@@ -54,7 +63,7 @@ RUNTIMES: Mapping[str, LanguageRuntime] = {
             "GOPATH": "/tmp/go",
             "GOTOOLCHAIN": "local",
             "GOPROXY": "off",
-            "GOFLAGS": "-mod=mod",
+            "GOFLAGS": "-mod=mod -buildvcs=false",
             "CGO_ENABLED": "0",
         },
         default_files={"go.mod": b"module sandbox\n\ngo 1.24\n"},
@@ -77,6 +86,10 @@ def program_files(runtime: LanguageRuntime, code: str, files: Mapping[str, bytes
     merged.update(files)
     merged[runtime.main_file] = code.encode()
     return merged
+
+
+def can_use_prestarted(runtime: LanguageRuntime, user_env: Mapping[str, str]) -> bool:
+    return runtime.prestart is not None and not any(name.startswith(runtime.startup_env_prefixes) for name in user_env)
 
 
 def program_env(runtime: LanguageRuntime, user_env: Mapping[str, str]) -> dict[str, str]:

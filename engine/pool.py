@@ -26,6 +26,7 @@ class WarmPool:
         self._wanted = {language: asyncio.Event() for language in self._sizes}
         self._launch_slots = asyncio.Semaphore(parallel_launches)
         self._tasks: list[asyncio.Task[None]] = []
+        self._discards: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         for language in self._sizes:
@@ -44,13 +45,15 @@ class WarmPool:
             sandbox = ready.popleft()
             if not sandbox.channel.closed:
                 return sandbox
-            asyncio.create_task(sandbox.destroy())
+            discard = asyncio.create_task(sandbox.destroy())
+            self._discards.add(discard)
+            discard.add_done_callback(self._discards.discard)
         return None
 
-    async def wait_ready(self, language: str, count: int, timeout: float) -> None:
+    async def wait_ready(self, language: str, count: int, within_s: float) -> None:
         """Wait until ``count`` sandboxes are ready (tests and benchmarks use this)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within_s
         while self.ready_count(language) < count:
             if loop.time() > deadline:
                 raise TimeoutError(f"warm pool for {language} has {self.ready_count(language)}/{count} ready")
@@ -82,4 +85,4 @@ class WarmPool:
         idle = [sandbox for ready in self._ready.values() for sandbox in ready]
         for ready in self._ready.values():
             ready.clear()
-        await asyncio.gather(*(sandbox.destroy() for sandbox in idle))
+        await asyncio.gather(*(sandbox.destroy() for sandbox in idle), *self._discards)

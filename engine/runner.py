@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from engine.agent.protocol import Frame, b64decode, b64encode
 from engine.errors import DockerAPIError, SandboxFailure
-from engine.languages import BUILD_OUTPUT, program_env, program_files
-from engine.models import Outcome, Phase, Program, SandboxPolicy, Usage
+from engine.languages import BUILD_OUTPUT, can_use_prestarted, program_env, program_files
+from engine.models import ExecutionStatus, Outcome, Phase, Program, SandboxPolicy, Usage
 from engine.sandbox import Sandbox
 
 OutputListener = Callable[[str, bytes], Awaitable[None]]
@@ -53,6 +53,8 @@ def build_run_frame(program: Program, sandbox: Sandbox, policy: SandboxPolicy, a
         "artifact": b64encode(artifact) if artifact else None,
         "return_artifact": runtime.compiled and artifact is None,
         "run": list(runtime.run),
+        "main": runtime.main_file,
+        "prestarted": can_use_prestarted(runtime, program.env),
         "output_limit": policy.output_limit_bytes,
     }
 
@@ -95,15 +97,30 @@ async def run_program(
                 exit_frame = message
             elif kind == "fatal":
                 raise SandboxFailure(f"sandbox agent failed: {message.get('message')}")
-    except asyncio.TimeoutError:
+    except TimeoutError:
         usage = _delta(before, sandbox.usage())
         await sandbox.kill()
-        return RunResult(_timeout_outcome(phase, outputs[phase], usage, started, image_id, program, policy), None)
+        limit = policy.build_timeout_ms if phase == "build" else program.resources.timeout_ms
+        what = "compilation" if phase == "build" else "execution"
+        error = f"{what} exceeded its time limit of {limit} ms and was killed"
+        return RunResult(
+            _interrupted_outcome(
+                status="timeout", exit_code=None, error=error, phase=phase, output=outputs[phase],
+                usage=usage, started=started, image_id=image_id,
+            ),
+            None,
+        )  # fmt: skip
     except SandboxFailure:
-        if await _was_oom_killed(sandbox):
-            usage = Usage(oom_kills=1)
-            return RunResult(_oom_outcome(phase, outputs[phase], usage, started, image_id, program), None)
-        raise
+        if not await _was_oom_killed(sandbox):
+            raise
+        error = f"out of memory: the sandbox exceeded its {program.resources.memory_mb} MiB limit and was killed"
+        return RunResult(
+            _interrupted_outcome(
+                status="failed", exit_code=137, error=error, phase=phase, output=outputs[phase],
+                usage=Usage(oom_kills=1), started=started, image_id=image_id,
+            ),
+            None,
+        )  # fmt: skip
     usage = _delta(before, sandbox.usage())
     return RunResult(
         _finished_outcome(exit_frame, outputs, usage, started, image_id, program, cached_build=artifact is not None),
@@ -170,45 +187,28 @@ def _finished_outcome(
     )
 
 
-def _timeout_outcome(
+def _interrupted_outcome(
+    *,
+    status: ExecutionStatus,
+    exit_code: int | None,
+    error: str,
     phase: Phase,
     output: CappedOutput,
     usage: Usage,
     started: float,
     image_id: str,
-    program: Program,
-    policy: SandboxPolicy,
 ) -> Outcome:
-    limit = policy.build_timeout_ms if phase == "build" else program.resources.timeout_ms
-    what = "compilation" if phase == "build" else "execution"
+    """An execution that ended before the agent reported an exit: a timeout or an OOM kill of the sandbox."""
     return Outcome(
-        status="timeout",
-        exit_code=None,
+        status=status,
+        exit_code=exit_code,
         stdout=bytes(output.streams["stdout"]),
         stderr=bytes(output.streams["stderr"]),
         truncated=output.truncated,
-        oom_killed=False,
+        oom_killed=status == "failed",
         duration_ms=_elapsed_ms(started),
         phase=phase,
         usage=usage,
         image_id=image_id,
-        error=f"{what} exceeded its time limit of {limit} ms and was killed",
-    )
-
-
-def _oom_outcome(
-    phase: Phase, output: CappedOutput, usage: Usage, started: float, image_id: str, program: Program
-) -> Outcome:
-    return Outcome(
-        status="failed",
-        exit_code=137,
-        stdout=bytes(output.streams["stdout"]),
-        stderr=bytes(output.streams["stderr"]),
-        truncated=output.truncated,
-        oom_killed=True,
-        duration_ms=_elapsed_ms(started),
-        phase=phase,
-        usage=usage,
-        image_id=image_id,
-        error=f"out of memory: the sandbox exceeded its {program.resources.memory_mb} MiB limit and was killed",
+        error=error,
     )

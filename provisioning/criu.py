@@ -27,7 +27,7 @@ INSTALL_PATH = Path("/usr/sbin/criu")
 DIVERTED_PATH = Path("/usr/sbin/criu.debian")
 BUILD_DEPENDENCIES = (
     "gcc", "make", "pkg-config", "python3", "python3-protobuf",
-    "libprotobuf-c-dev", "protobuf-c-compiler", "libnl-3-dev", "libnet1-dev",
+    "libprotobuf-c-dev", "libprotobuf-dev", "protobuf-c-compiler", "libnl-3-dev", "libnet1-dev",
     "libcap-dev", "libbsd-dev", "libgnutls28-dev", "libnftables-dev",
     "libaio-dev", "uuid-dev", "xz-utils",
 )  # fmt: skip

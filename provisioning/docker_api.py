@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -34,14 +35,20 @@ def _translate(response: httpx.Response, action: str) -> None:
 class DockerEngine:
     """Blocking client for the few Engine API calls provisioning needs."""
 
-    def __init__(self, socket_path: str = DEFAULT_SOCKET, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        socket_path: str = DEFAULT_SOCKET,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._socket_path = None if transport else socket_path
         self._client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=socket_path),
+            transport=transport or httpx.HTTPTransport(uds=socket_path),
             base_url=f"http://docker/{API_VERSION}",
             timeout=httpx.Timeout(timeout, read=None),
         )
 
-    def __enter__(self) -> DockerEngine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -58,6 +65,8 @@ class DockerEngine:
 
     def ping(self) -> bool:
         """True when `GET /_ping` answers OK."""
+        if self._socket_path is not None and not _accepts(self._socket_path):
+            return False
         try:
             return self._client.get("/_ping", timeout=3.0).is_success
         except httpx.TransportError:
@@ -81,7 +90,11 @@ class DockerEngine:
 
     def import_image(self, tar_stream: Iterable[bytes], changes: list[str], message: str) -> str:
         """Import a root filesystem tarball as an untagged image; return its id."""
-        params = [("fromSrc", "-"), ("message", message), *(("changes", c) for c in changes)]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("fromSrc", "-"),
+            ("message", message),
+            *(("changes", change) for change in changes),
+        ]
         with self._client.stream(
             "POST",
             "/images/create",
@@ -113,6 +126,17 @@ class DockerEngine:
         response = self._client.delete(f"/images/{reference}")
         if response.status_code != 404:
             _translate(response, f"remove image {reference}")
+
+
+def _accepts(socket_path: str) -> bool:
+    # Probe first: httpcore leaks the socket when a Unix-socket connect fails.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(3.0)
+        try:
+            probe.connect(socket_path)
+        except OSError:
+            return False
+    return True
 
 
 def _translate_stream(response: httpx.Response) -> None:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class DaemonState:
     action: str  # "running", "installed", "started"
     version: str
     experimental: bool
+    warning: str = ""
 
 
 def merge_daemon_config(existing: dict[str, Any]) -> dict[str, Any]:
@@ -71,21 +73,23 @@ def systemd_manages_docker() -> bool:
     """True when systemd is PID 1 and knows a docker.service unit."""
     if Path("/proc/1/comm").read_text().strip() != "systemd":
         return False
-    probe = subprocess.run(
-        ["systemctl", "cat", "docker.service"], capture_output=True, check=False
-    )
+    probe = subprocess.run(["systemctl", "cat", "docker.service"], capture_output=True, check=False)
     return probe.returncode == 0
 
 
-def spawn_dockerd(log_path: Path = DOCKERD_LOG) -> subprocess.Popen[bytes]:
-    """Start `dockerd` detached in its own session, logging to `log_path`."""
+def spawn_dockerd(log_path: Path = DOCKERD_LOG, extra_args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """Start `dockerd` detached in its own session, logging to `log_path`.
+
+    Experimental mode comes from daemon.json: dockerd refuses to start when
+    `--experimental` is given both as a flag and in the file.
+    """
     binary = dockerd_binary()
     if binary is None:
         raise DockerDaemonError("dockerd is not installed")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            [binary],
+            [binary, *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -106,12 +110,25 @@ def wait_for_ping(
         if engine.ping():
             return
         if process is not None and process.poll() is not None:
-            raise DockerDaemonError(
-                f"dockerd exited with {process.returncode}; log tail:\n{_log_tail(log_path)}"
-            )
+            raise DockerDaemonError(f"dockerd exited with {process.returncode}; log tail:\n{_log_tail(log_path)}")
         time.sleep(0.5)
     raise DockerDaemonError(
         f"Docker engine did not answer /_ping within {timeout_s:.0f}s; log tail:\n{_log_tail(log_path)}"
+    )
+
+
+def flag_conflict_warning(pidfile: Path = Path("/var/run/docker.pid")) -> str:
+    """A warning when the running dockerd got `--experimental` on its command line."""
+    try:
+        pid = pidfile.read_text().strip()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    if b"--experimental" not in argv:
+        return ""
+    return (
+        f"; note: drop --experimental from that dockerd command line before restarting it, "
+        f"{DAEMON_CONFIG} sets it now and dockerd refuses both"
     )
 
 
@@ -154,7 +171,7 @@ def ensure_docker(
                 _start(engine, on_line)
                 action = "started" if action == "running" else action
         info = engine.version()
-    state = DaemonState(action, str(info.get("Version", "?")), bool(info.get("Experimental")))
+    state = DaemonState(action, str(info.get("Version", "?")), bool(info.get("Experimental")), flag_conflict_warning())
     if require_experimental and not state.experimental:
         raise DockerDaemonError(_not_experimental_message())
     return state
@@ -168,6 +185,6 @@ def _not_experimental_message() -> str:
     )
     return (
         "A Docker daemon is already running without experimental features, which CRIU "
-        f"checkpoints need. {DAEMON_CONFIG} now sets \"experimental\": true; to apply it, "
+        f'checkpoints need. {DAEMON_CONFIG} now sets "experimental": true; to apply it, '
         f"{restart}. (Or pass --skip-criu if you do not need checkpoints.)"
     )

@@ -41,6 +41,7 @@ def ensure_base_tarball(
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
             _empty_dir(root / leftover)
         _write_sources(root, BASE.canonical_mirror)
+        (root / "etc/resolv.conf").write_text("")  # debootstrap copied the host's
         partial = target.with_suffix(".partial")
         run(["tar", "-C", str(root), "--numeric-owner", "--one-file-system", "-cf", str(partial), "."])
         os.replace(partial, target)

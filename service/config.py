@@ -9,6 +9,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine import SandboxPolicy
+
+_POLICY = SandboxPolicy()
+
 
 def _memory_budget_mb() -> int:
     try:
@@ -29,7 +33,7 @@ class Settings(BaseSettings):
     docker_socket: str = "/var/run/docker.sock"
     images: dict[str, str] = Field(default_factory=dict)
     pool_sizes: dict[str, int] = Field(default_factory=lambda: {"python": 2, "javascript": 2, "go": 1, "rust": 1})
-    oci_runtime: str = "runc"
+    oci_runtime: str = _POLICY.runtime
 
     default_cpu_cores: float = 1.0
     default_memory_mb: int = 512
@@ -41,12 +45,12 @@ class Settings(BaseSettings):
     max_concurrent_executions: int = 16
     memory_budget_mb: int = Field(default_factory=_memory_budget_mb)
 
-    pids_limit: int = 256
-    nofile_limit: int = 1024
-    workspace_mb: int = 256
-    tmp_mb: int = 256
-    output_limit_bytes: int = 1024 * 1024
-    build_timeout_ms: int = 120_000
+    pids_limit: int = _POLICY.pids_limit
+    nofile_limit: int = _POLICY.nofile_limit
+    workspace_mb: int = _POLICY.workspace_mb
+    tmp_mb: int = _POLICY.tmp_mb
+    output_limit_bytes: int = _POLICY.output_limit_bytes
+    build_timeout_ms: int = _POLICY.build_timeout_ms
 
     max_code_bytes: int = 1024 * 1024
     max_files_bytes: int = 10 * 1024 * 1024

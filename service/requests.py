@@ -67,9 +67,7 @@ def check_language_and_mode(request: ExecutionRequest) -> None:
             details={"field": "language", "supported": list(LANGUAGES)},
         )
     if request.mode not in MODES:
-        raise InvalidRequest(
-            f"unknown mode {request.mode!r}; modes: {', '.join(MODES)}", details={"field": "mode"}
-        )
+        raise InvalidRequest(f"unknown mode {request.mode!r}; modes: {', '.join(MODES)}", details={"field": "mode"})
     if request.mode not in SUPPORTED_MODES:
         raise InvalidRequest(
             f"mode {request.mode!r} is not supported by this node yet; supported modes: {', '.join(SUPPORTED_MODES)}",
@@ -108,9 +106,7 @@ def decode_files(request: ExecutionRequest, settings: Settings) -> dict[str, byt
         try:
             data = base64.b64decode(content, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidRequest(
-                f"file {path!r} is not valid base64", details={"field": f"files.{path}"}
-            ) from None
+            raise InvalidRequest(f"file {path!r} is not valid base64", details={"field": f"files.{path}"}) from None
         total += len(data)
         decoded[path] = data
     if total > settings.max_files_bytes:
@@ -124,9 +120,7 @@ def decode_files(request: ExecutionRequest, settings: Settings) -> dict[str, byt
 def check_env(env: Mapping[str, str]) -> None:
     for name, value in env.items():
         if not ENV_NAME.match(name):
-            raise InvalidRequest(
-                f"invalid environment variable name {name!r}", details={"field": f"env_vars.{name}"}
-            )
+            raise InvalidRequest(f"invalid environment variable name {name!r}", details={"field": f"env_vars.{name}"})
         if "\x00" in value:
             raise InvalidRequest(
                 f"environment variable {name!r} contains a NUL character", details={"field": f"env_vars.{name}"}

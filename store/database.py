@@ -66,5 +66,3 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
-
-

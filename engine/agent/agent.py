@@ -7,14 +7,24 @@ the sandbox afterwards. The host never trusts it for limits: timeouts, output
 caps and memory accounting are enforced on the host side as well.
 """
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO, Any
 
-from protocol import Frame, MAX_FRAME_BYTES, b64decode, b64encode, decode_frame, encode_frame
+from protocol import (  # type: ignore[import-not-found]  # lies beside this script in the sandbox
+    MAX_FRAME_BYTES,
+    Frame,
+    b64decode,
+    b64encode,
+    decode_frame,
+    encode_frame,
+)
 
 READ_CHUNK = 64 * 1024
 PIPE_DRAIN_GRACE_S = 0.2
@@ -71,6 +81,7 @@ class StdinFeeder:
     def __init__(self) -> None:
         self._pipe: IO[bytes] | None = None
         self._lock = threading.Lock()
+        self._attached = threading.Event()
         self._closed = False
 
     def attach(self, pipe: IO[bytes]) -> None:
@@ -79,8 +90,10 @@ class StdinFeeder:
                 pipe.close()
             else:
                 self._pipe = pipe
+        self._attached.set()
 
     def write(self, data: bytes) -> None:
+        self._attached.wait()
         with self._lock:
             if self._pipe is None:
                 return
@@ -91,16 +104,15 @@ class StdinFeeder:
                 self._close_locked()
 
     def close(self) -> None:
+        self._attached.wait()
         with self._lock:
             self._close_locked()
 
     def _close_locked(self) -> None:
         self._closed = True
         if self._pipe is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._pipe.close()
-            except OSError:
-                pass
             self._pipe = None
 
 
@@ -127,26 +139,55 @@ def exit_code_of(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+class Prestarted:
+    """An interpreter started while the sandbox waited in the pool, holding for its go line."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.process = subprocess.Popen(
+            spec["argv"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=spec["env"],
+            close_fds=True,
+        )
+
+    def launch(self, main: str, env: dict[str, str]) -> "subprocess.Popen[bytes]":
+        assert self.process.stdin is not None
+        go = json.dumps({"main": main, "env": env, "cwd": os.getcwd()}).encode() + b"\n"
+        self.process.stdin.write(go)
+        self.process.stdin.flush()
+        return self.process
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.wait()
+
+
+def spawn(argv: list[str], env: dict[str, str], with_stdin: bool) -> "subprocess.Popen[bytes]":
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        close_fds=True,
+    )
+
+
 def run_phase(
     writer: FrameWriter,
     phase: str,
-    argv: list[str],
-    env: dict[str, str],
+    start: Callable[[], "subprocess.Popen[bytes]"],
     limit: int,
-    stdin_feeder_factory: Any = None,
+    feeder: "StdinFeeder | None" = None,
 ) -> tuple[int, bool]:
     writer.send({"type": "phase", "phase": phase})
     try:
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE if stdin_feeder_factory else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            close_fds=True,
-        )
+        process = start()
     except OSError as exc:
-        message = f"cannot start {argv[0]}: {exc.strerror}\n".encode()
+        message = f"cannot start the program: {exc.strerror or exc}\n".encode()
         writer.send({"type": "output", "phase": phase, "stream": "stderr", "data": b64encode(message)})
         return 127, False
     assert process.stdout is not None and process.stderr is not None
@@ -156,8 +197,8 @@ def run_phase(
     ]
     for pump in pumps:
         pump.start()
-    if stdin_feeder_factory:
-        stdin_feeder_factory(process.stdin)
+    if feeder is not None and process.stdin is not None:
+        feeder.attach(process.stdin)
     returncode = process.wait()
     # A background grandchild may hold the pipes open; do not wait for it forever.
     for pump in pumps:
@@ -178,46 +219,57 @@ def control_loop(reader: IO[bytes], feeder: StdinFeeder) -> None:
             feeder.close()
 
 
-def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame) -> None:
+def prepare_artifact(writer: FrameWriter, request: Frame, env: dict[str, str], limit: int) -> bool:
+    """Install a cached binary, or build one (and send it back); False when the build failed."""
+    artifact_path = request.get("artifact_path")
+    if artifact_path:
+        os.makedirs(os.path.dirname(artifact_path), exist_ok=True)
+    if request.get("artifact") and artifact_path:
+        with open(artifact_path, "wb") as handle:
+            handle.write(b64decode(request["artifact"]))
+        os.chmod(artifact_path, 0o755)  # noqa: S103 -- the program must be executable
+        return True
+    if not request.get("build"):
+        return True
+    code, truncated = run_phase(writer, "build", lambda: spawn(request["build"], env, False), limit)
+    if code != 0:
+        writer.send({"type": "exit", "phase": "build", "exit_code": code, "truncated": truncated})
+        return False
+    if artifact_path and os.path.exists(artifact_path):
+        os.chmod(artifact_path, 0o755)  # noqa: S103 -- the program must be executable
+        if request.get("return_artifact") and os.path.getsize(artifact_path) <= MAX_ARTIFACT_BYTES:
+            with open(artifact_path, "rb") as built:
+                writer.send({"type": "artifact", "data": b64encode(built.read())})
+    return True
+
+
+def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame, prestarted: Prestarted | None) -> None:
     write_files(request.get("files") or {})
     env = dict(request.get("env") or {})
     limit = int(request["output_limit"])
-    artifact_path = request.get("artifact_path")
-    if request.get("artifact") and artifact_path:
-        os.makedirs(os.path.dirname(artifact_path), exist_ok=True)
-        with open(artifact_path, "wb") as handle:
-            handle.write(b64decode(request["artifact"]))
-        os.chmod(artifact_path, 0o755)
-    elif request.get("build"):
-        if artifact_path:
-            os.makedirs(os.path.dirname(artifact_path), exist_ok=True)
-        code, truncated = run_phase(writer, "build", request["build"], env, limit)
-        if code != 0:
-            writer.send({"type": "exit", "phase": "build", "exit_code": code, "truncated": truncated})
-            return
-        if artifact_path and os.path.exists(artifact_path):
-            os.chmod(artifact_path, 0o755)
-        if request.get("return_artifact") and artifact_path:
-            size = os.path.getsize(artifact_path)
-            if size <= MAX_ARTIFACT_BYTES:
-                with open(artifact_path, "rb") as handle:
-                    writer.send({"type": "artifact", "data": b64encode(handle.read())})
+    use_prestarted = prestarted is not None and bool(request.get("prestarted"))
+    if prestarted is not None and not use_prestarted:
+        prestarted.discard()
+    if not prepare_artifact(writer, request, env, limit):
+        return
 
     feeder = StdinFeeder()
     initial_stdin = b64decode(request["stdin"]) if request.get("stdin") else b""
     keep_open = bool(request.get("keep_stdin_open"))
+
+    def start() -> "subprocess.Popen[bytes]":
+        if use_prestarted and prestarted is not None:
+            return prestarted.launch(request["main"], env)
+        return spawn(request["run"], env, True)
 
     def feed_initial_stdin() -> None:
         feeder.write(initial_stdin)
         if not keep_open:
             feeder.close()
 
-    def attach_stdin(pipe: IO[bytes]) -> None:
-        feeder.attach(pipe)
-        threading.Thread(target=feed_initial_stdin, daemon=True).start()
-
     threading.Thread(target=control_loop, args=(reader, feeder), daemon=True).start()
-    code, truncated = run_phase(writer, "run", request["run"], env, limit, attach_stdin)
+    threading.Thread(target=feed_initial_stdin, daemon=True).start()
+    code, truncated = run_phase(writer, "run", start, limit, feeder)
     writer.send({"type": "exit", "phase": "run", "exit_code": code, "truncated": truncated})
 
 
@@ -231,12 +283,19 @@ def seed_directories() -> None:
 
 def main() -> int:
     writer = FrameWriter(sys.stdout.buffer)
-    reader = sys.stdin.buffer
+    reader: IO[bytes] = sys.stdin.buffer
     try:
         seed_directories()
     except OSError as exc:
         writer.send({"type": "fatal", "message": f"sandbox preparation failed: {exc}"})
         return 1
+    prestarted = None
+    spec = os.environ.get("FAAS_AGENT_PRESTART")
+    if spec:
+        try:
+            prestarted = Prestarted(json.loads(spec))
+        except (OSError, ValueError) as exc:
+            sys.stderr.write(f"pre-start failed, programs will start cold: {exc}\n")
     writer.send({"type": "ready"})
     line = reader.readline(MAX_FRAME_BYTES)
     if not line:
@@ -245,7 +304,7 @@ def main() -> int:
         request = decode_frame(line)
         if request["type"] != "run":
             raise ValueError(f"expected a run frame, got {request['type']!r}")
-        serve_run(writer, reader, request)
+        serve_run(writer, reader, request, prestarted)
     except (ValueError, KeyError, OSError) as exc:
         writer.send({"type": "fatal", "message": str(exc)})
         return 1

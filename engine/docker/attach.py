@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 
 from engine.errors import DockerAPIError
@@ -38,10 +39,8 @@ class AttachedStream:
 
     async def close(self) -> None:
         self._writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self._writer.wait_closed()
-        except OSError:
-            pass
 
 
 async def open_attach_stream(socket_path: str, path: str) -> AttachedStream:

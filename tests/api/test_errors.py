@@ -28,7 +28,9 @@ def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[st
 )
 async def test_missing_or_wrong_key_is_unauthorized(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(transport=client._transport, base_url="http://node") as anonymous:
-        response = await anonymous.post("/api/v1/execute", json={"code": "print(1)", "language": "python"}, headers=headers)
+        response = await anonymous.post(
+            "/api/v1/execute", json={"code": "print(1)", "language": "python"}, headers=headers
+        )
     assert_envelope(response, 401, "UNAUTHORIZED")
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
@@ -54,7 +56,9 @@ async def test_x_api_key_header_is_accepted(client: httpx.AsyncClient) -> None:
         ({"code": "print(1)", "language": "python", "files": {"a": 5}}, "files.a"),
     ],
 )
-async def test_validation_errors_are_invalid_request(client: httpx.AsyncClient, body: dict[str, Any], field: str) -> None:
+async def test_validation_errors_are_invalid_request(
+    client: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
     error = assert_envelope(await client.post("/api/v1/execute", json=body), 400, "INVALID_REQUEST")
     assert field in [item["field"] for item in error["details"]["errors"]]
 
@@ -80,9 +84,7 @@ async def test_service_rules_are_invalid_request_with_a_clear_message(
 
 
 async def test_malformed_json_is_invalid_request(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/api/v1/execute", content=b'{"code": ', headers={"Content-Type": "application/json"}
-    )
+    response = await client.post("/api/v1/execute", content=b'{"code": ', headers={"Content-Type": "application/json"})
     assert assert_envelope(response, 400, "INVALID_REQUEST")["message"] == "the request body is not valid JSON"
 
 

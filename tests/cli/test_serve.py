@@ -48,6 +48,8 @@ class Server:
                     return
             except httpx.TransportError:
                 time.sleep(0.2)
+        self.process.kill()
+        self.process.wait()
         pytest.fail(f"faas serve did not come up: {self.log.read_text()}")
 
     def output(self) -> str:
@@ -55,7 +57,12 @@ class Server:
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=60)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
 
 
 @pytest.fixture
@@ -98,7 +105,9 @@ def test_keys_from_the_environment_are_used_and_nothing_is_generated(tmp_path: P
     assert "created one" not in server.output()
     for key in ("env-key-one", "env-key-two"):
         response = httpx.post(
-            f"{server.url}/execute", json={"code": "print(2)", "language": "python"}, headers={"X-API-Key": key},
+            f"{server.url}/execute",
+            json={"code": "print(2)", "language": "python"},
+            headers={"X-API-Key": key},
             timeout=60,
         )
         assert response.status_code == 200

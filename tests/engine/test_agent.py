@@ -78,8 +78,12 @@ def test_build_returns_artifact_and_cached_artifact_skips_build(tmp_path: Path) 
     script = f"import pathlib; pathlib.Path({str(artifact)!r}).write_text('#!/bin/sh\\necho built\\n')"
     frames = talk(
         tmp_path,
-        {"build": [sys.executable, "-c", script], "artifact_path": str(artifact), "return_artifact": True,
-         "run": [str(artifact)]},
+        {
+            "build": [sys.executable, "-c", script],
+            "artifact_path": str(artifact),
+            "return_artifact": True,
+            "run": [str(artifact)],
+        },
     )
     assert [f["data"] for f in frames if f["type"] == "artifact"] == [b"#!/bin/sh\necho built\n"]
     assert output(frames, "stdout") == b"built\n"
@@ -102,3 +106,90 @@ def test_missing_interpreter_is_exit_127(tmp_path: Path) -> None:
     frames = talk(tmp_path, {"run": ["/nonexistent/binary"]})
     assert frames[-1]["exit_code"] == 127
     assert b"cannot start" in output(frames, "stderr")
+
+
+def prestart_env(tmp_path: Path, argv: list[str]) -> dict[str, str]:
+    return {"FAAS_AGENT_PRESTART": json.dumps({"argv": argv, "env": {"PATH": "/usr/bin:/bin"}})}
+
+
+def talk_prestarted(tmp_path: Path, argv: list[str], request: dict[str, Any]) -> list[dict[str, Any]]:
+    frames = encode_frame({"type": "run", "env": {"PATH": "/usr/bin:/bin"}, "output_limit": 1 << 20, **request})
+    done = subprocess.run(
+        [sys.executable, f"{AGENT_DIR}/agent.py"],
+        input=frames,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=30,
+        env=prestart_env(tmp_path, argv),
+    )
+    decoded = [json.loads(line) for line in done.stdout.splitlines()]
+    for frame in decoded:
+        if "data" in frame:
+            frame["data"] = b64decode(frame["data"])
+    return decoded
+
+
+PY_MAIN = """
+import os, sys
+print(__name__, sys.argv, os.getcwd() == os.environ['EXPECTED_CWD'], os.environ.get('FROM_USER'), sys.stdin.read())
+import helper
+"""
+
+
+def test_prestarted_python_runs_main_like_python_main_py(tmp_path: Path) -> None:
+    frames = talk_prestarted(
+        tmp_path,
+        [sys.executable, f"{AGENT_DIR}/prestart_python.py"],
+        {
+            "files": {"main.py": b64encode(PY_MAIN.encode()), "helper.py": b64encode(b"print('helper imported')")},
+            "env": {"PATH": "/usr/bin:/bin", "FROM_USER": "yes", "EXPECTED_CWD": str(tmp_path)},
+            "stdin": b64encode(b"piped"),
+            "prestarted": True,
+            "main": "main.py",
+            "run": ["/bin/false"],
+        },
+    )
+    assert output(frames, "stdout") == b"__main__ ['main.py'] True yes piped\nhelper imported\n"
+    assert frames[-1]["exit_code"] == 0
+
+
+def test_prestarted_python_tracebacks_show_only_the_users_frames(tmp_path: Path) -> None:
+    frames = talk_prestarted(
+        tmp_path,
+        [sys.executable, f"{AGENT_DIR}/prestart_python.py"],
+        {"files": {"main.py": b64encode(b"def f():\n    1/0\nf()\n")}, "prestarted": True, "main": "main.py",
+         "run": ["/bin/false"]},
+    )  # fmt: skip
+    stderr = output(frames, "stderr").decode()
+    assert "ZeroDivisionError" in stderr and 'main.py", line 2, in f' in stderr
+    assert "runpy" not in stderr and "prestart" not in stderr
+    assert frames[-1]["exit_code"] == 1
+
+
+def test_prestarted_node_runs_main_as_the_main_module(tmp_path: Path) -> None:
+    code = (
+        "const fs=require('fs');console.log(require.main===module, process.env.FROM_USER,"
+        "fs.readFileSync(0,'utf8'), require('./lib.js'))"
+    )
+    frames = talk_prestarted(
+        tmp_path,
+        ["node", f"{AGENT_DIR}/prestart_node.js"],
+        {
+            "files": {"main.js": b64encode(code.encode()), "lib.js": b64encode(b"module.exports = 42")},
+            "env": {"PATH": "/usr/bin:/bin", "FROM_USER": "yes"},
+            "stdin": b64encode(b"piped"),
+            "prestarted": True,
+            "main": "main.js",
+            "run": ["/bin/false"],
+        },
+    )
+    assert output(frames, "stdout") == b"true yes piped 42\n"
+
+
+def test_unused_prestarted_interpreter_is_discarded(tmp_path: Path) -> None:
+    frames = talk_prestarted(
+        tmp_path,
+        [sys.executable, f"{AGENT_DIR}/prestart_python.py"],
+        {"prestarted": False, "main": "main.py", "run": [sys.executable, "-c", "print('cold start')"]},
+    )
+    assert output(frames, "stdout") == b"cold start\n"

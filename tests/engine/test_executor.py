@@ -52,11 +52,13 @@ async def test_memory_budget_is_part_of_admission(small_executor: Executor) -> N
 
 
 async def test_used_sandbox_is_destroyed_and_pool_refills_with_a_new_one(small_executor: Executor) -> None:
-    await small_executor.pool.wait_ready("python", 1, timeout=60)
+    await small_executor.pool.wait_ready("python", 1, within_s=60)
     pooled = {sandbox.container_id for sandbox in small_executor.pool._ready["python"]}
-    outcome = await small_executor.execute(Program(language="python", code="import socket; print(socket.gethostname())"))
+    outcome = await small_executor.execute(
+        Program(language="python", code="import socket; print(socket.gethostname())")
+    )
     assert pooled == {cid for cid in pooled if cid.startswith(outcome.stdout.decode().strip())}
-    await small_executor.pool.wait_ready("python", 1, timeout=60)
+    await small_executor.pool.wait_ready("python", 1, within_s=60)
     for _ in range(50):
         if not pooled & await sandbox_ids(small_executor):
             break
@@ -67,7 +69,7 @@ async def test_used_sandbox_is_destroyed_and_pool_refills_with_a_new_one(small_e
 
 
 async def test_empty_pool_falls_back_to_a_cold_sandbox(small_executor: Executor) -> None:
-    await small_executor.pool.wait_ready("python", 1, timeout=60)
+    await small_executor.pool.wait_ready("python", 1, within_s=60)
     drained = small_executor.pool.take("python")
     assert drained is not None
     await drained.destroy()
@@ -84,7 +86,7 @@ async def test_leftover_sandboxes_of_a_crashed_run_are_removed_at_start(tmp_path
     )
     first = Executor(config)
     await first.start()
-    await first.pool.wait_ready("python", 1, timeout=60)
+    await first.pool.wait_ready("python", 1, within_s=60)
     for task in first.pool._tasks:
         task.cancel()
     await asyncio.gather(*first.pool._tasks, return_exceptions=True)

@@ -35,7 +35,9 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    url = (
+        f"sqlite:///{tmp_path / 'db.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    )
     migrate(url)
     migrate(url)  # idempotent
     db = Database(url)
@@ -45,12 +47,32 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 def execution(tenant: str, **fields: object) -> ExecutionRow:
     values: dict[str, object] = dict(
-        id="exec_" + secrets.token_hex(12), tenant_id=tenant, language="python", mode="cached", status="completed",
-        exit_code=0, stdout="out \ufffd", stderr="", truncated=False, oom_killed=False, duration_ms=5, cached=False,
-        cache_key="k" * 64, cached_from=None, build_cached=False, cpu_seconds=0.1, memory_peak_bytes=5 * 1024**3,
-        memory_gb_seconds=0.2, cost_compute=0.1, cost_total=0.1, error=None, image_id="sha256:x",
-        code_sha256="c" * 64, resources={"cpu_cores": 1.0, "memory_mb": 512, "timeout_ms": 1000},
-        created_at=datetime.now(UTC), finished_at=datetime.now(UTC),
+        id="exec_" + secrets.token_hex(12),
+        tenant_id=tenant,
+        language="python",
+        mode="cached",
+        status="completed",
+        exit_code=0,
+        stdout="out \ufffd",
+        stderr="",
+        truncated=False,
+        oom_killed=False,
+        duration_ms=5,
+        cached=False,
+        cache_key="k" * 64,
+        cached_from=None,
+        build_cached=False,
+        cpu_seconds=0.1,
+        memory_peak_bytes=5 * 1024**3,
+        memory_gb_seconds=0.2,
+        cost_compute=0.1,
+        cost_total=0.1,
+        error=None,
+        image_id="sha256:x",
+        code_sha256="c" * 64,
+        resources={"cpu_cores": 1.0, "memory_mb": 512, "timeout_ms": 1000},
+        created_at=datetime.now(UTC),
+        finished_at=datetime.now(UTC),
     )
     values.update(fields)
     return ExecutionRow(**values)
@@ -104,9 +126,12 @@ async def test_cache_lookup_takes_the_newest_original_of_the_same_tenant(databas
 async def test_a_node_serves_executions_on_postgresql(postgres_url: str, tmp_path: Path, require_docker: None) -> None:
     settings = node_settings(tmp_path, database_url=postgres_url, pool_sizes={"python": 1})
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=120, shutdown_timeout=60), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://node", headers={"X-API-Key": KEY_A}
-    ) as client:
+    async with (
+        LifespanManager(app, startup_timeout=120, shutdown_timeout=60),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://node", headers={"X-API-Key": KEY_A}
+        ) as client,
+    ):
         response = await client.post("/api/v1/execute", json={"code": "print('\\x00pg')", "language": "python"})
         assert response.status_code == 200, response.text
         body = response.json()
