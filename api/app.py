@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
-from api.errors import envelope, install_error_handlers
+from api.errors import install_error_handlers
+from api.middleware import RequestContext
 from api.routes import executions, health
 from service import Node, Settings, open_node
 
 API_PREFIX = "/api/v1"
-NodeOpener = Callable[[Settings], contextlib.AbstractAsyncContextManager[Node]]
 
 
 def create_app(settings: Settings, *, on_ready: Callable[[Node], None] | None = None) -> FastAPI:
@@ -39,20 +38,5 @@ def create_app(settings: Settings, *, on_ready: Callable[[Node], None] | None = 
     app.include_router(executions.router, prefix=API_PREFIX)
     app.include_router(health.router, prefix=API_PREFIX)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request.state.request_id = request.headers.get("X-Request-ID") or "req_" + secrets.token_hex(8)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_request_bytes:
-            response: Response = envelope(
-                400,
-                "INVALID_REQUEST",
-                f"request body of {length} bytes is larger than the {settings.max_request_bytes} allowed",
-                {"max_bytes": settings.max_request_bytes},
-            )
-        else:
-            response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
-
+    app.add_middleware(RequestContext, max_bytes=settings.max_request_bytes)
     return app

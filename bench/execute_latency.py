@@ -96,6 +96,11 @@ class Node:
                 raise SystemExit(f"warm pool for {language} did not refill")
             time.sleep(0.02)
 
+    def wait_idle(self) -> None:
+        """Every warm pool full again, so a scenario does not pay for the previous one's refills."""
+        for language in PROGRAMS:
+            self.wait_warm(language, POOL_SIZE)
+
     def execute(self, language: str, code: str, mode: str = "ephemeral") -> dict[str, Any]:
         response = self.http.post("/execute", json={"code": code, "language": language, "mode": mode})
         response.raise_for_status()
@@ -147,6 +152,7 @@ def main() -> None:
                 results[f"ephemeral_{language}"] = measure_ephemeral(node, language, code, args.iterations)
             code = PROGRAMS["python"][0] + "  # cached"
             node.execute("python", code, "cached")
+            node.wait_idle()
             hits = [timed(lambda: node.execute("python", code, "cached")) for _ in range(args.iterations)]
             results["cached_hit_python"] = summary(hits)
             node.wait_warm("python", 2)

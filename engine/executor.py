@@ -117,6 +117,7 @@ class Executor:
                 )
             finally:
                 self._teardown(sandbox)
+                self.pool.refill(program.language)
             if key and result.artifact:
                 await asyncio.to_thread(self.artifacts.put, key, result.artifact)
             return result.outcome

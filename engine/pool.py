@@ -36,11 +36,14 @@ class WarmPool:
         return len(self._ready.get(language, ()))
 
     def take(self, language: str) -> Sandbox | None:
-        """A ready sandbox for the language, or None when the pool is empty."""
+        """A ready sandbox for the language, or None when the pool is empty.
+
+        The pool does not refill on its own: call ``refill`` once the taken sandbox's
+        work is done, so that creating its replacement does not compete with it for CPU.
+        """
         ready = self._ready.get(language)
         if ready is None:
             return None
-        self._wanted[language].set()
         while ready:
             sandbox = ready.popleft()
             if not sandbox.channel.closed:
@@ -49,6 +52,12 @@ class WarmPool:
             self._discards.add(discard)
             discard.add_done_callback(self._discards.discard)
         return None
+
+    def refill(self, language: str) -> None:
+        """Top the language's pool up in the background."""
+        wanted = self._wanted.get(language)
+        if wanted is not None:
+            wanted.set()
 
     async def wait_ready(self, language: str, count: int, within_s: float) -> None:
         """Wait until ``count`` sandboxes are ready (tests and benchmarks use this)."""

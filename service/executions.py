@@ -7,6 +7,7 @@ import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from engine import (
     CapacityExceeded,
@@ -31,10 +32,18 @@ from service.requests import (
     decode_files,
     resolve_resources,
 )
+from service.result_cache import ResultCache
 from store import Database, ExecutionRow
 from store import executions as stored
 
 log = logging.getLogger(__name__)
+
+
+EXECUTIONS = ExecutionRow.__table__
+
+
+def row_values(row: ExecutionRow) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in ExecutionRow.__table__.columns}
 
 
 def new_execution_id() -> str:
@@ -59,6 +68,7 @@ class ExecutionService:
         self.settings = settings
         self.database = database
         self.executor = executor
+        self._results = ResultCache()
 
     async def execute(self, tenant_id: str, request: ExecutionRequest) -> ExecutionRecord:
         """Run (or, in cached mode, look up) an execution.
@@ -131,25 +141,30 @@ class ExecutionService:
             raise translate_engine_error(exc) from exc
 
     async def _cache_hit(self, tenant_id: str, cache_key: str) -> ExecutionRecord | None:
-        async with self.database.session() as session, session.begin():
-            original = await stored.find_cached_result(session, tenant_id, cache_key)
-            if original is None:
+        original = self._results.get(tenant_id, cache_key)
+        if original is None:
+            async with self.database.session() as session:
+                row = await stored.find_cached_result(session, tenant_id, cache_key)
+            if row is None:
                 return None
-            now = datetime.now(UTC)
-            hit = ExecutionRow(
-                **{
-                    column: getattr(original, column)
-                    for column in ExecutionRow.__table__.columns.keys()  # noqa: SIM118
-                    if column not in ("id", "created_at", "finished_at")
-                },
-            )
-            hit.id = new_execution_id()
-            hit.cached = True
-            hit.cached_from = original.id
-            hit.cpu_seconds = hit.memory_gb_seconds = hit.cost_compute = hit.cost_total = 0.0
-            hit.created_at = hit.finished_at = now
-            session.add(hit)
-        return ExecutionRecord.from_row(hit)
+            original = row_values(row)
+            self._results.put(tenant_id, cache_key, original)
+        now = datetime.now(UTC)
+        hit = {
+            **original,
+            "id": new_execution_id(),
+            "cached": True,
+            "cached_from": original["id"],
+            "cpu_seconds": 0.0,
+            "memory_gb_seconds": 0.0,
+            "cost_compute": 0.0,
+            "cost_total": 0.0,
+            "created_at": now,
+            "finished_at": now,
+        }
+        async with self.database.engine.begin() as connection:
+            await connection.execute(EXECUTIONS.insert(), hit)
+        return ExecutionRecord.from_row(ExecutionRow(**hit))
 
     async def _record(
         self,
@@ -192,6 +207,8 @@ class ExecutionService:
         )
         async with self.database.session() as session, session.begin():
             session.add(row)
+        if row.cache_key is not None:
+            self._results.put(tenant_id, row.cache_key, row_values(row))
         return ExecutionRecord.from_row(row)
 
 

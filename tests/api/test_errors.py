@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service import Node
 from tests.conftest import KEY_A
 
 
@@ -109,3 +110,31 @@ async def test_openapi_schema_describes_execute(client: httpx.AsyncClient) -> No
     schema = (await client.get("/api/v1/openapi.json")).json()
     operation = schema["paths"]["/api/v1/execute"]["post"]
     assert {"200", "400", "401", "408", "507"} <= set(operation["responses"])
+
+
+async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
+    mine = await client.get("/api/v1/health", headers={"X-Request-ID": "req_mine"})
+    assert mine.headers["X-Request-ID"] == "req_mine"
+    generated = await client.get("/api/v1/health")
+    assert generated.headers["X-Request-ID"].startswith("req_")
+
+
+async def test_unexpected_exception_is_an_internal_error_envelope_with_request_id(
+    client: httpx.AsyncClient, node: Node, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(tenant_id: str, execution_id: str) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(node.executions, "get", broken)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=client._transport.app, raise_app_exceptions=False),  # type: ignore[attr-defined]
+        base_url="http://node",
+        headers={"Authorization": f"Bearer {KEY_A}", "X-Request-ID": "req_trace_me"},
+    ) as raw:
+        response = await raw.get("/api/v1/executions/exec_x")
+    error = assert_envelope(response, 500, "INTERNAL_ERROR")
+    assert error["details"] == {"request_id": "req_trace_me"}
+    assert "secret internal detail" not in response.text
+    assert "req_trace_me" in caplog.text and "secret internal detail" in caplog.text
+    # the node keeps serving
+    assert (await client.get("/api/v1/health")).status_code == 200

@@ -1,0 +1,55 @@
+"""Plain ASGI middleware: request ids and the request-size bound (no per-request task or stream copies)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class RequestContext:
+    """Gives every HTTP request an id (``X-Request-ID``) and refuses bodies over ``max_bytes`` early."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or "req_" + secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        raw_id = request_id.encode("latin-1")
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", raw_id)]
+            await send(message)
+
+        length = headers.get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await self._too_large(int(length), send_with_id)
+            return
+        await self.app(scope, receive, send_with_id)
+
+    async def _too_large(self, length: int, send: Send) -> None:
+        body = json.dumps(
+            {
+                "error": {
+                    "code": "INVALID_REQUEST",
+                    "message": f"request body of {length} bytes is larger than the {self.max_bytes} allowed",
+                    "details": {"max_bytes": self.max_bytes},
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 400,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
