@@ -7,7 +7,9 @@ import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table
 
 from engine import (
     CapacityExceeded,
@@ -39,7 +41,7 @@ from store import executions as stored
 log = logging.getLogger(__name__)
 
 
-EXECUTIONS = ExecutionRow.__table__
+EXECUTIONS = cast(Table, ExecutionRow.__table__)
 
 
 def row_values(row: ExecutionRow) -> dict[str, Any]:
