@@ -77,11 +77,14 @@ async def run_program(
     deadline = started + (policy.build_timeout_ms if phase == "build" else program.resources.timeout_ms) / 1000
     new_artifact: bytes | None = None
     exit_frame: Frame | None = None
+    started_phases: set[str] = set()
     await sandbox.channel.send(frame)
     try:
         while exit_frame is None:
             message = await asyncio.wait_for(sandbox.channel.receive(), max(deadline - time.monotonic(), 0))
             kind = message["type"]
+            if kind == "phase":
+                started_phases.add(message["phase"])
             if kind == "phase" and message["phase"] == "run" and phase == "build":
                 phase = "run"
                 deadline = time.monotonic() + program.resources.timeout_ms / 1000
@@ -105,19 +108,26 @@ async def run_program(
         error = f"{what} exceeded its time limit of {limit} ms and was killed"
         return RunResult(
             _interrupted_outcome(
-                status="timeout", exit_code=None, error=error, phase=phase, output=outputs[phase],
-                usage=usage, started=started, image_id=image_id,
+                status="timeout", exit_code=None, oom_killed=False, error=error, phase=phase,
+                output=outputs[phase], usage=usage, started=started, image_id=image_id,
             ),
             None,
         )  # fmt: skip
-    except SandboxFailure:
-        if not await _was_oom_killed(sandbox):
+    except SandboxFailure as failure:
+        if await _was_oom_killed(sandbox):
+            error = f"out of memory: the sandbox exceeded its {program.resources.memory_mb} MiB limit and was killed"
+            exit_code: int | None = 137
+            oom = True
+        elif started_phases:
+            # The program shares the sandbox with the agent, so once it runs it can kill or garble it.
+            error = f"the sandbox stopped answering while the program ran ({failure}); nothing was reused"
+            exit_code, oom = await _container_exit_code(sandbox), False
+        else:
             raise
-        error = f"out of memory: the sandbox exceeded its {program.resources.memory_mb} MiB limit and was killed"
         return RunResult(
             _interrupted_outcome(
-                status="failed", exit_code=137, error=error, phase=phase, output=outputs[phase],
-                usage=Usage(oom_kills=1), started=started, image_id=image_id,
+                status="failed", exit_code=exit_code, oom_killed=oom, error=error, phase=phase,
+                output=outputs[phase], usage=Usage(oom_kills=int(oom)), started=started, image_id=image_id,
             ),
             None,
         )  # fmt: skip
@@ -144,6 +154,14 @@ async def _was_oom_killed(sandbox: Sandbox) -> bool:
     except DockerAPIError:
         return False
     return bool(state.get("OOMKilled"))
+
+
+async def _container_exit_code(sandbox: Sandbox) -> int | None:
+    try:
+        state = (await sandbox.docker.inspect_container(sandbox.container_id))["State"]
+    except DockerAPIError:
+        return None
+    return None if state.get("Running") else int(state.get("ExitCode", 0)) or None
 
 
 def _elapsed_ms(started: float) -> int:
@@ -191,6 +209,7 @@ def _interrupted_outcome(
     *,
     status: ExecutionStatus,
     exit_code: int | None,
+    oom_killed: bool,
     error: str,
     phase: Phase,
     output: CappedOutput,
@@ -198,14 +217,14 @@ def _interrupted_outcome(
     started: float,
     image_id: str,
 ) -> Outcome:
-    """An execution that ended before the agent reported an exit: a timeout or an OOM kill of the sandbox."""
+    """An execution that ended without the agent's exit report: timeout, OOM kill, or a sandbox the program broke."""
     return Outcome(
         status=status,
         exit_code=exit_code,
         stdout=bytes(output.streams["stdout"]),
         stderr=bytes(output.streams["stderr"]),
         truncated=output.truncated,
-        oom_killed=status == "failed",
+        oom_killed=oom_killed,
         duration_ms=_elapsed_ms(started),
         phase=phase,
         usage=usage,

@@ -152,3 +152,22 @@ async def test_disk_filling_is_contained(client: httpx.AsyncClient) -> None:
     word, code_name, written = body["stdout"].split()
     assert (word, code_name) == ("stopped", "ENOSPC")
     assert int(written) <= 256
+
+
+async def test_program_cannot_kill_the_agent(client: httpx.AsyncClient) -> None:
+    # The agent is the sandbox's PID 1: the kernel ignores SIGKILL sent to it from inside.
+    code = "import os, signal\nassert os.getppid() == 1\nos.kill(1, signal.SIGKILL)\nprint('agent survived')"
+    body = await run_ok(client, code)
+    assert (body["status"], body["stdout"]) == ("completed", "agent survived\n")
+
+
+async def test_program_that_forges_agent_frames_fails_itself(client: httpx.AsyncClient) -> None:
+    code = (
+        "import os\n"
+        "with open(f'/proc/{os.getppid()}/fd/1', 'w') as agent_out:\n"
+        "    agent_out.write('this is not a frame\\n')\n"
+        "import time; time.sleep(2)\n"
+    )
+    body = await run_ok(client, code, resources={"timeout_ms": 10_000})
+    assert body["status"] == "failed"
+    assert "malformed frame" in body["error"]
