@@ -170,7 +170,9 @@ class Executor:
         task.add_done_callback(self._teardowns.discard)
 
     async def _remove_leftovers(self) -> None:
-        """Sandboxes of an earlier run of this node (crash, kill -9) are removed at start."""
-        for container in await self.docker.list_containers(label=f"{SANDBOX_LABEL}={self.config.node_id}"):
+        """Remove this node's sandboxes from an earlier run (crash, kill -9), and any node's dead ones."""
+        mine = await self.docker.list_containers(label=f"{SANDBOX_LABEL}={self.config.node_id}")
+        dead = await self.docker.list_containers(label=SANDBOX_LABEL, statuses=("created", "exited", "dead"))
+        for container_id in {container["Id"] for container in [*mine, *dead]}:
             with contextlib.suppress(EngineError):
-                await self.docker.remove_container(container["Id"])
+                await self.docker.remove_container(container_id)

@@ -112,3 +112,20 @@ async def test_missing_image_is_a_clear_error(tmp_path: Path, require_docker: No
             await executor.execute(Program(language="python", code="print(1)"))
     finally:
         await executor.close()
+
+
+async def test_dead_sandboxes_of_any_node_are_removed_at_start(tmp_path: Path, require_docker: None) -> None:
+    image = engine_config(node_settings(tmp_path)).images["python"]
+    probe = Executor(EngineConfig(images={"python": image}, artifact_dir=tmp_path / "p", node_id="probe"))
+    body = {"Image": image, "Cmd": ["true"], "Labels": {SANDBOX_LABEL: "some-other-node"}}
+    dead = await probe.docker.create_container(body)
+    await probe.docker.close()
+    executor = Executor(
+        EngineConfig(images={"python": image}, artifact_dir=tmp_path / "a", node_id=f"n-{tmp_path.name}")
+    )
+    await executor.start()
+    try:
+        remaining = await executor.docker.list_containers(label=SANDBOX_LABEL)
+        assert dead not in {container["Id"] for container in remaining}
+    finally:
+        await executor.close()
