@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from service import Node, Principal
+from service import Forbidden, Node, Principal
+from service.rate_limits import check as check_rate_limit
 
 
 def get_node(request: Request) -> Node:
@@ -17,7 +19,7 @@ def get_node(request: Request) -> Node:
 NodeDep = Annotated[Node, Depends(get_node)]
 
 
-def _key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
     if x_api_key:
         return x_api_key.strip()
     if authorization:
@@ -28,11 +30,42 @@ def _key_from_headers(authorization: str | None, x_api_key: str | None) -> str |
 
 
 async def get_principal(
+    request: Request,
     node: NodeDep,
     authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
 ) -> Principal:
-    return await node.api_keys.authenticate(_key_from_headers(authorization, x_api_key))
+    """The caller, authenticated and counted against its key's rate limits.
+
+    The limit headers go on the response (``RequestContext`` adds them, errors included).
+    """
+    principal = await node.api_keys.authenticate(key_from_headers(authorization, x_api_key))
+    decision = await node.rate_limiter.hit(principal.key_id, node.limits_for(principal))
+    request.state.rate_limit_headers = decision.headers()
+    check_rate_limit(decision)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: the caller's principal, refused with Forbidden (403) unless its key has ``scope``.
+
+    Use as ``principal: Annotated[Principal, Depends(require_scope("execute"))]``
+    (or the aliases below).
+    """
+
+    async def principal_with_scope(principal: PrincipalDep) -> Principal:
+        if scope not in principal.scopes:
+            raise Forbidden(
+                f"this API key lacks the {scope!r} scope",
+                details={"required_scope": scope, "key_scopes": list(principal.scopes)},
+            )
+        return principal
+
+    return principal_with_scope
+
+
+ExecutePrincipalDep = Annotated[Principal, Depends(require_scope("execute"))]
+ReadPrincipalDep = Annotated[Principal, Depends(require_scope("read"))]

@@ -17,20 +17,24 @@ from service.errors import (
     InternalError,
     InvalidRequest,
     NotFound,
+    PaymentRequired,
     ServiceError,
     Unauthorized,
 )
+from service.rate_limits import RateLimitExceeded
 
 log = logging.getLogger(__name__)
 
 ERROR_TABLE: dict[type[ServiceError], tuple[int, str]] = {
     InvalidRequest: (400, "INVALID_REQUEST"),
     Unauthorized: (401, "UNAUTHORIZED"),
+    PaymentRequired: (402, "PAYMENT_REQUIRED"),
     Forbidden: (403, "FORBIDDEN"),
     NotFound: (404, "NOT_FOUND"),
     ExecutionTimedOut: (408, "EXECUTION_TIMEOUT"),
     InternalError: (500, "INTERNAL_ERROR"),
     InsufficientResources: (507, "INSUFFICIENT_RESOURCES"),
+    RateLimitExceeded: (429, "RATE_LIMIT_EXCEEDED"),
 }
 
 HTTP_STATUS_CODES = {
@@ -70,7 +74,10 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("request %s failed: %s", _request_id(request), exc.message)
         exc.details.setdefault("request_id", _request_id(request))
-    return envelope(status, code, exc.message, exc.details)
+    response = envelope(status, code, exc.message, exc.details)
+    if isinstance(exc, RateLimitExceeded):
+        response.headers.update(exc.decision.headers())
+    return response
 
 
 def _field_name(location: tuple[Any, ...]) -> str:

@@ -9,7 +9,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class RequestContext:
-    """Gives every HTTP request an id (``X-Request-ID``) and refuses bodies over ``max_bytes`` early."""
+    """Gives every HTTP request an id (``X-Request-ID``), puts the rate-limit headers that
+    authentication recorded on every response, and refuses bodies over ``max_bytes`` early."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -26,7 +27,12 @@ class RequestContext:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", raw_id)]
+                headers = [*message.get("headers", []), (b"x-request-id", raw_id)]
+                present = {name.lower() for name, _ in headers}
+                for name, value in scope["state"].get("rate_limit_headers", {}).items():
+                    if name.lower().encode() not in present:
+                        headers.append((name.lower().encode(), value.encode()))
+                message["headers"] = headers
             await send(message)
 
         length = headers.get(b"content-length", b"")

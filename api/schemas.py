@@ -20,7 +20,7 @@ class ResourcesIn(BaseModel):
 
 
 class ExecuteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     code: str = Field(..., min_length=1, description="The program's main file")
     language: Language
@@ -29,6 +29,15 @@ class ExecuteIn(BaseModel):
     env_vars: dict[str, str] | None = Field(None, description="Environment variables")
     files: dict[str, str] | None = Field(None, description="Input files: relative path → base64 content")
     stdin: str | None = Field(None, description="Text fed to the program's standard input")
+    run_async: bool = Field(
+        False,
+        alias="async",
+        description="Answer at once with status 'running'; follow it on /stream/{execution_id}",
+    )
+    interactive: bool = Field(
+        False, description="Keep stdin open for WebSocket 'input' messages (end it with an input whose eof is true)"
+    )
+    tty: bool = Field(False, description="Run under a pseudo-terminal (resizable; stdout and stderr merged)")
 
 
 class CostOut(BaseModel):
@@ -43,7 +52,7 @@ class UsageOut(BaseModel):
 
 class ExecutionOut(BaseModel):
     execution_id: str = Field(..., examples=["exec_0123456789abcdef01234567"])
-    status: Literal["completed", "failed", "timeout"]
+    status: Literal["running", "completed", "failed", "timeout"]
     exit_code: int | None
     stdout: str
     stderr: str
@@ -76,4 +85,56 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     languages: list[str]
     warm_sandboxes: dict[str, int]
+    active_executions: int
+
+
+class ExecutionsByModeOut(BaseModel):
+    ephemeral: int
+    cached: int
+    checkpointed: int
+    branched: int
+    persistent: int
+
+
+class ExecutionUsageOut(BaseModel):
+    total_count: int
+    successful_count: int = Field(..., description="Executions that completed")
+    failed_count: int = Field(..., description="Executions that failed or timed out")
+    cpu_seconds: float
+    memory_gb_seconds: float
+    by_mode: ExecutionsByModeOut
+
+
+class StorageUsageOut(BaseModel):
+    snapshots_created: int
+    total_gb_stored: float
+
+
+class NetworkUsageOut(BaseModel):
+    ingress_gb: float
+    egress_gb: float
+
+
+class CostsOut(BaseModel):
+    compute_cost: float
+    storage_cost: float
+    network_cost: float
+    total_cost: float
+    credits_remaining: float
+
+
+class UsageReportOut(BaseModel):
+    period_start: datetime
+    period_end: datetime
+    executions: ExecutionUsageOut
+    storage: StorageUsageOut
+    network: NetworkUsageOut
+    costs: CostsOut
+
+
+class CurrentUsageOut(BaseModel):
+    current_balance: float
+    pending_charges: float
+    rate_limit_remaining: int
+    storage_used_bytes: int
     active_executions: int

@@ -11,11 +11,13 @@ import uvicorn
 from rich.console import Console
 
 from api import create_app
+from cli.keys import keys_app
 from cli.setup import setup_command
 from service import Node, Settings
 
 app = typer.Typer(help="Tangle FaaS operator node.", no_args_is_help=True, add_completion=False)
 app.command("setup", help="Set up this machine: Docker engine, CRIU, runtime images (idempotent).")(setup_command)
+app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 

@@ -14,6 +14,7 @@ from engine.errors import (
     UnsupportedLanguage,
 )
 from engine.executor import EngineConfig, Executor
+from engine.interaction import Interaction, ProgramNotRunning
 from engine.languages import LANGUAGES, RUNTIMES, LanguageRuntime
 from engine.models import Outcome, Program, Resources, SandboxPolicy, Usage
 
@@ -28,9 +29,11 @@ __all__ = [
     "EngineError",
     "Executor",
     "ImageMissing",
+    "Interaction",
     "LanguageRuntime",
     "Outcome",
     "Program",
+    "ProgramNotRunning",
     "Resources",
     "SandboxFailure",
     "SandboxPolicy",

@@ -13,10 +13,11 @@ from engine.artifacts import ArtifactCache, artifact_key
 from engine.container_config import SANDBOX_LABEL
 from engine.docker import DockerClient
 from engine.errors import CapacityExceeded, DockerNotFound, EngineError, ImageMissing, UnsupportedLanguage
+from engine.interaction import Interaction
 from engine.languages import RUNTIMES, LanguageRuntime
 from engine.models import Outcome, Program, Resources, SandboxPolicy
 from engine.pool import WarmPool
-from engine.runner import OutputListener, run_program
+from engine.runner import OutputListener, PhaseListener, run_program
 from engine.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,19 @@ class Executor:
                 f"the runtime image for {language} ({image}) is not available on this node; run `faas setup`"
             ) from None
 
-    async def execute(self, program: Program, *, on_output: OutputListener | None = None) -> Outcome:
-        """Run a program in a never-used sandbox and destroy the sandbox afterwards."""
+    async def execute(
+        self,
+        program: Program,
+        *,
+        on_output: OutputListener | None = None,
+        on_phase: PhaseListener | None = None,
+        interaction: Interaction | None = None,
+    ) -> Outcome:
+        """Run a program in a never-used sandbox and destroy the sandbox afterwards.
+
+        ``on_output`` receives the program's output as it arrives, ``on_phase`` each phase
+        (build, run) as it starts; ``interaction`` is bound while the program runs.
+        """
         runtime = self._runtime(program.language)
         image_id = self.image_id(program.language)
         async with self._admitted(program.resources):
@@ -114,6 +126,8 @@ class Executor:
                     image_id=image_id,
                     artifact=artifact,
                     on_output=on_output,
+                    on_phase=on_phase,
+                    interaction=interaction,
                 )
             finally:
                 self._teardown(sandbox)
@@ -128,8 +142,8 @@ class Executor:
         except KeyError:
             raise UnsupportedLanguage(f"unsupported language {language!r}; supported: {', '.join(RUNTIMES)}") from None
 
-    @contextlib.asynccontextmanager
-    async def _admitted(self, resources: Resources) -> AsyncIterator[None]:
+    def check_capacity(self, resources: Resources) -> None:
+        """Raise CapacityExceeded when an execution with these resources would be refused right now."""
         load, config = self._load, self.config
         if load.executions >= config.max_concurrent or load.memory_mb + resources.memory_mb > config.memory_budget_mb:
             raise CapacityExceeded(
@@ -141,6 +155,11 @@ class Executor:
                     "memory_available_mb": max(config.memory_budget_mb - load.memory_mb, 0),
                 },
             )
+
+    @contextlib.asynccontextmanager
+    async def _admitted(self, resources: Resources) -> AsyncIterator[None]:
+        self.check_capacity(resources)
+        load = self._load
         load.executions += 1
         load.memory_mb += resources.memory_mb
         try:

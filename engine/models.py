@@ -43,6 +43,10 @@ class Program:
     env: Mapping[str, str] = field(default_factory=dict)
     stdin: bytes | None = None
     resources: Resources = field(default_factory=Resources)
+    stdin_open: bool = False
+    """Keep stdin open after ``stdin`` for input sent while it runs (closed by ``Interaction.close_input``)."""
+    tty: bool = False
+    """Run under a pseudo-terminal: stdout and stderr merge into one terminal stream that can be resized."""
 
 
 @dataclass(frozen=True)

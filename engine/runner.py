@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 from engine.agent.protocol import Frame, b64decode, b64encode
 from engine.errors import DockerAPIError, SandboxFailure
+from engine.interaction import Interaction
 from engine.languages import BUILD_OUTPUT, can_use_prestarted, program_env, program_files
 from engine.models import ExecutionStatus, Outcome, Phase, Program, SandboxPolicy, Usage
 from engine.sandbox import Sandbox
 
 OutputListener = Callable[[str, bytes], Awaitable[None]]
+PhaseListener = Callable[[Phase], Awaitable[None]]
 
 
 @dataclass
@@ -54,7 +56,9 @@ def build_run_frame(program: Program, sandbox: Sandbox, policy: SandboxPolicy, a
         "return_artifact": runtime.compiled and artifact is None,
         "run": list(runtime.run),
         "main": runtime.main_file,
-        "prestarted": can_use_prestarted(runtime, program.env),
+        "prestarted": can_use_prestarted(runtime, program.env) and not program.tty,
+        "keep_stdin_open": program.stdin_open,
+        "tty": program.tty,
         "output_limit": policy.output_limit_bytes,
     }
 
@@ -67,75 +71,132 @@ async def run_program(
     image_id: str,
     artifact: bytes | None = None,
     on_output: OutputListener | None = None,
+    on_phase: PhaseListener | None = None,
+    interaction: Interaction | None = None,
 ) -> RunResult:
     """Send the program, follow its frames until exit or deadline, then account usage."""
+    run = _ProgramRun(sandbox, program, policy, image_id, artifact, on_output, on_phase)
     frame = build_run_frame(program, sandbox, policy, artifact)
-    phase: Phase = "build" if frame["build"] else "run"
-    outputs = {"build": CappedOutput(policy.output_limit_bytes), "run": CappedOutput(policy.output_limit_bytes)}
-    before = sandbox.usage()
-    started = time.monotonic()
-    deadline = started + (policy.build_timeout_ms if phase == "build" else program.resources.timeout_ms) / 1000
-    new_artifact: bytes | None = None
-    exit_frame: Frame | None = None
-    started_phases: set[str] = set()
+    run.phase = "build" if frame["build"] else "run"
+    run.restart_clock()
     await sandbox.channel.send(frame)
+    if interaction is not None:
+        await interaction.bind(sandbox.channel)
     try:
-        while exit_frame is None:
-            message = await asyncio.wait_for(sandbox.channel.receive(), max(deadline - time.monotonic(), 0))
+        exit_frame = await run.follow()
+    except TimeoutError:
+        return RunResult(await run.timed_out(), None)
+    except SandboxFailure as failure:
+        return RunResult(await run.broken(failure), None)
+    finally:
+        if interaction is not None:
+            interaction.unbind()
+    return RunResult(run.finished(exit_frame), run.new_artifact)
+
+
+class _ProgramRun:
+    """State of one run while its frames arrive."""
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        program: Program,
+        policy: SandboxPolicy,
+        image_id: str,
+        artifact: bytes | None,
+        on_output: OutputListener | None,
+        on_phase: PhaseListener | None,
+    ) -> None:
+        self.sandbox, self.program, self.policy, self.image_id = sandbox, program, policy, image_id
+        self.cached_build = artifact is not None
+        self.on_output, self.on_phase = on_output, on_phase
+        self.outputs = {
+            "build": CappedOutput(policy.output_limit_bytes),
+            "run": CappedOutput(policy.output_limit_bytes),
+        }
+        self.phase: Phase = "run"
+        self.started_phases: set[str] = set()
+        self.new_artifact: bytes | None = None
+        self.before = sandbox.usage()
+        self.started = time.monotonic()
+        self.deadline = self.started
+
+    def restart_clock(self) -> None:
+        limit = self.policy.build_timeout_ms if self.phase == "build" else self.program.resources.timeout_ms
+        self.deadline = time.monotonic() + limit / 1000
+
+    async def follow(self) -> Frame:
+        """Handle frames until the agent reports the exit; TimeoutError at the deadline."""
+        while True:
+            message = await asyncio.wait_for(self.sandbox.channel.receive(), max(self.deadline - time.monotonic(), 0))
             kind = message["type"]
+            if kind == "exit":
+                return message
             if kind == "phase":
-                started_phases.add(message["phase"])
-            if kind == "phase" and message["phase"] == "run" and phase == "build":
-                phase = "run"
-                deadline = time.monotonic() + program.resources.timeout_ms / 1000
+                await self._entered(message["phase"])
             elif kind == "output":
-                kept = outputs[message["phase"]].add(message["stream"], b64decode(message["data"]))
-                if on_output is not None and message["phase"] == "run" and kept:
-                    await on_output(message["stream"], kept)
+                kept = self.outputs[message["phase"]].add(message["stream"], b64decode(message["data"]))
+                if self.on_output is not None and message["phase"] == "run" and kept:
+                    await self.on_output(message["stream"], kept)
             elif kind == "truncated":
-                outputs[message["phase"]].truncated = True
+                self.outputs[message["phase"]].truncated = True
             elif kind == "artifact":
-                new_artifact = b64decode(message["data"])
-            elif kind == "exit":
-                exit_frame = message
+                self.new_artifact = b64decode(message["data"])
             elif kind == "fatal":
                 raise SandboxFailure(f"sandbox agent failed: {message.get('message')}")
-    except TimeoutError:
-        usage = _delta(before, sandbox.usage())
-        await sandbox.kill()
-        limit = policy.build_timeout_ms if phase == "build" else program.resources.timeout_ms
-        what = "compilation" if phase == "build" else "execution"
-        error = f"{what} exceeded its time limit of {limit} ms and was killed"
-        return RunResult(
-            _interrupted_outcome(
-                status="timeout", exit_code=None, oom_killed=False, error=error, phase=phase,
-                output=outputs[phase], usage=usage, started=started, image_id=image_id,
-            ),
-            None,
-        )  # fmt: skip
-    except SandboxFailure as failure:
-        if await _was_oom_killed(sandbox):
-            error = f"out of memory: the sandbox exceeded its {program.resources.memory_mb} MiB limit and was killed"
-            exit_code: int | None = 137
-            oom = True
-        elif started_phases:
-            # The program shares the sandbox with the agent, so once it runs it can kill or garble it.
-            error = f"the sandbox stopped answering while the program ran ({failure}); nothing was reused"
-            exit_code, oom = await _container_exit_code(sandbox), False
-        else:
-            raise
-        return RunResult(
-            _interrupted_outcome(
-                status="failed", exit_code=exit_code, oom_killed=oom, error=error, phase=phase,
-                output=outputs[phase], usage=Usage(oom_kills=int(oom)), started=started, image_id=image_id,
-            ),
-            None,
-        )  # fmt: skip
-    usage = _delta(before, sandbox.usage())
-    return RunResult(
-        _finished_outcome(exit_frame, outputs, usage, started, image_id, program, cached_build=artifact is not None),
-        new_artifact,
-    )
+
+    async def _entered(self, phase: str) -> None:
+        self.started_phases.add(phase)
+        if phase == "run" and self.phase == "build":
+            self.phase = "run"
+            self.restart_clock()
+        if self.on_phase is not None:
+            await self.on_phase("build" if phase == "build" else "run")
+
+    async def timed_out(self) -> Outcome:
+        usage = _delta(self.before, self.sandbox.usage())
+        await self.sandbox.kill()
+        limit = self.policy.build_timeout_ms if self.phase == "build" else self.program.resources.timeout_ms
+        what = "compilation" if self.phase == "build" else "execution"
+        return self._interrupted(
+            "timeout", None, False, f"{what} exceeded its time limit of {limit} ms and was killed", usage
+        )
+
+    async def broken(self, failure: SandboxFailure) -> Outcome:
+        """The agent vanished or garbled its output: an OOM kill, the program's doing, or ours (re-raised)."""
+        if await _was_oom_killed(self.sandbox):
+            memory = self.program.resources.memory_mb
+            error = f"out of memory: the sandbox exceeded its {memory} MiB limit and was killed"
+            return self._interrupted("failed", 137, True, error, Usage(oom_kills=1))
+        if not self.started_phases:
+            raise failure
+        # The program shares the sandbox with the agent, so once it runs it can garble the agent's output.
+        error = f"the sandbox stopped answering while the program ran ({failure}); nothing was reused"
+        return self._interrupted("failed", await _container_exit_code(self.sandbox), False, error, Usage())
+
+    def _interrupted(
+        self, status: ExecutionStatus, exit_code: int | None, oom_killed: bool, error: str, usage: Usage
+    ) -> Outcome:
+        output = self.outputs[self.phase]
+        return Outcome(
+            status=status,
+            exit_code=exit_code,
+            stdout=bytes(output.streams["stdout"]),
+            stderr=bytes(output.streams["stderr"]),
+            truncated=output.truncated,
+            oom_killed=oom_killed,
+            duration_ms=_elapsed_ms(self.started),
+            phase=self.phase,
+            usage=usage,
+            image_id=self.image_id,
+            error=error,
+        )
+
+    def finished(self, exit_frame: Frame) -> Outcome:
+        usage = _delta(self.before, self.sandbox.usage())
+        return _finished_outcome(
+            exit_frame, self.outputs, usage, self.started, self.image_id, self.program, cached_build=self.cached_build
+        )
 
 
 def _delta(before: Usage, after: Usage) -> Usage:
@@ -201,33 +262,5 @@ def _finished_outcome(
         usage=usage,
         image_id=image_id,
         build_cached=cached_build,
-        error=error,
-    )
-
-
-def _interrupted_outcome(
-    *,
-    status: ExecutionStatus,
-    exit_code: int | None,
-    oom_killed: bool,
-    error: str,
-    phase: Phase,
-    output: CappedOutput,
-    usage: Usage,
-    started: float,
-    image_id: str,
-) -> Outcome:
-    """An execution that ended without the agent's exit report: timeout, OOM kill, or a sandbox the program broke."""
-    return Outcome(
-        status=status,
-        exit_code=exit_code,
-        stdout=bytes(output.streams["stdout"]),
-        stderr=bytes(output.streams["stderr"]),
-        truncated=output.truncated,
-        oom_killed=oom_killed,
-        duration_ms=_elapsed_ms(started),
-        phase=phase,
-        usage=usage,
-        image_id=image_id,
         error=error,
     )

@@ -1,6 +1,7 @@
 """Service layer: the one place both doors (REST API, chain operator) call into."""
 
-from service.api_keys import ApiKeyService, Principal
+from service.api_keys import ApiKeyService, CreatedKey, KeyInfo, KeyOptions, Principal
+from service.billing import BillingService
 from service.config import Settings
 from service.errors import (
     ExecutionTimedOut,
@@ -9,6 +10,7 @@ from service.errors import (
     InternalError,
     InvalidRequest,
     NotFound,
+    PaymentRequired,
     ServiceError,
     Unauthorized,
 )
@@ -16,9 +18,13 @@ from service.executions import ExecutionService
 from service.node import Node, open_node
 from service.records import ExecutionRecord
 from service.requests import ExecutionRequest, RequestedResources
+from service.usage import CurrentUsage, Period, UsageReport, UsageService, parse_period
 
 __all__ = [
     "ApiKeyService",
+    "BillingService",
+    "CreatedKey",
+    "CurrentUsage",
     "ExecutionRecord",
     "ExecutionRequest",
     "ExecutionService",
@@ -27,12 +33,19 @@ __all__ = [
     "InsufficientResources",
     "InternalError",
     "InvalidRequest",
+    "KeyInfo",
+    "KeyOptions",
     "Node",
     "NotFound",
+    "PaymentRequired",
+    "Period",
     "Principal",
     "RequestedResources",
     "ServiceError",
     "Settings",
     "Unauthorized",
+    "UsageReport",
+    "UsageService",
     "open_node",
+    "parse_period",
 ]

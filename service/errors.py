@@ -3,6 +3,7 @@
 ServiceError
 ├── InvalidRequest        bad input (400)
 ├── Unauthorized          no or unknown API key (401)
+├── PaymentRequired       the tenant's credits are used up (402)
 ├── Forbidden             key lacks a scope (403)
 ├── NotFound              unknown or another tenant's resource (404)
 ├── ExecutionTimedOut     the program hit its time limit (408)
@@ -29,6 +30,10 @@ class InvalidRequest(ServiceError):
 
 
 class Unauthorized(ServiceError):
+    pass
+
+
+class PaymentRequired(ServiceError):
     pass
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -16,14 +19,26 @@ from engine import (
     EngineError,
     Executor,
     ImageMissing,
+    Interaction,
     Outcome,
     Program,
+    ProgramNotRunning,
     Resources,
     UnsupportedLanguage,
 )
+from service.billing import BillingService
 from service.cache_keys import execution_cache_key
 from service.config import Settings
-from service.errors import ExecutionTimedOut, InsufficientResources, InternalError, InvalidRequest, NotFound
+from service.errors import (
+    ExecutionTimedOut,
+    InsufficientResources,
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+)
+from service.events import EventPublisher, PreparedExecution, replay_events, running_record
+from service.live import Event, LiveExecution, LiveExecutions
 from service.pricing import execution_cost, memory_gb_seconds
 from service.records import ExecutionRecord, output_text
 from service.requests import (
@@ -66,20 +81,79 @@ def translate_engine_error(exc: EngineError) -> Exception:
 class ExecutionService:
     """Runs executions for tenants and keeps their records."""
 
-    def __init__(self, settings: Settings, database: Database, executor: Executor) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, executor: Executor, billing: BillingService | None = None
+    ) -> None:
         self.settings = settings
         self.database = database
         self.executor = executor
+        self.billing = billing if billing is not None else BillingService(database)
+        self.live = LiveExecutions()
         self._results = ResultCache()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def execute(self, tenant_id: str, request: ExecutionRequest) -> ExecutionRecord:
-        """Run (or, in cached mode, look up) an execution.
+        """Run (or, in cached mode, look up) an execution and wait for its result.
 
         Raises:
             InvalidRequest: the request breaks a rule or a configured bound.
             InsufficientResources: the node cannot take the work now.
             ExecutionTimedOut: the program hit its time limit (the record is stored).
         """
+        prepared = self._prepare(request)
+        await self.billing.ensure_can_pay(tenant_id)
+        hit = await self._lookup_cached(tenant_id, prepared)
+        if hit is not None:
+            return hit
+        record = await self._run(tenant_id, prepared, self.live.open(new_execution_id(), tenant_id))
+        if record.status == "timeout":
+            raise ExecutionTimedOut(
+                f"execution exceeded its time limit of {prepared.program.resources.timeout_ms} ms and was killed",
+                details={
+                    "execution_id": record.execution_id,
+                    "status": record.status,
+                    "timeout_ms": prepared.program.resources.timeout_ms,
+                    "duration_ms": record.duration_ms,
+                    "stdout": record.stdout,
+                    "stderr": record.stderr,
+                    "truncated": record.truncated,
+                },
+            )
+        return record
+
+    async def start(
+        self,
+        tenant_id: str,
+        request: ExecutionRequest,
+        *,
+        guard: contextlib.AbstractAsyncContextManager[None] | None = None,
+    ) -> ExecutionRecord:
+        """Start an execution without waiting: a ``running`` record now, events on ``live``.
+
+        A cached hit comes back finished at once. Validation, payment and capacity errors are
+        raised here; ``guard`` (e.g. a concurrency slot) is entered now and held until the run ends.
+        """
+        prepared = self._prepare(request)
+        await self.billing.ensure_can_pay(tenant_id)
+        hit = await self._lookup_cached(tenant_id, prepared)
+        if hit is not None:
+            return hit
+        self._check_capacity(prepared.program.resources)
+        held = contextlib.AsyncExitStack()
+        if guard is not None:
+            await held.enter_async_context(guard)
+        live = self.live.open(new_execution_id(), tenant_id)
+        live.running_record = running_record(live.execution_id, request, prepared.program.resources)
+        task = asyncio.create_task(self._run_in_background(tenant_id, prepared, live, held))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return live.running_record
+
+    async def close(self) -> None:
+        """Wait for executions started without waiting (they end by their own time limits)."""
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _prepare(self, request: ExecutionRequest) -> PreparedExecution:
         check_language_and_mode(request)
         check_code(request, self.settings)
         check_env(request.env_vars)
@@ -92,6 +166,8 @@ class ExecutionService:
             env=dict(request.env_vars),
             stdin=request.stdin.encode() if request.stdin is not None else None,
             resources=resources,
+            stdin_open=request.interactive,
+            tty=request.tty,
         )
         cache_key = None
         if request.mode == "cached":
@@ -104,37 +180,95 @@ class ExecutionService:
                 resources=resources,
                 image_id=self._image_id(program.language),
             )
-            hit = await self._cache_hit(tenant_id, cache_key)
-            if hit is not None:
-                return hit
-        created_at = datetime.now(UTC)
+        return PreparedExecution(mode=request.mode, program=program, cache_key=cache_key)
+
+    async def _lookup_cached(self, tenant_id: str, prepared: PreparedExecution) -> ExecutionRecord | None:
+        if prepared.cache_key is None:
+            return None
+        return await self._cache_hit(tenant_id, prepared.cache_key)
+
+    def _check_capacity(self, resources: Resources) -> None:
         try:
-            outcome = await self.executor.execute(program)
+            self.executor.check_capacity(resources)
+        except EngineError as exc:
+            raise translate_engine_error(exc) from exc
+
+    async def _run_in_background(
+        self, tenant_id: str, prepared: PreparedExecution, live: LiveExecution, held: contextlib.AsyncExitStack
+    ) -> None:
+        async with held:
+            try:
+                await self._run(tenant_id, prepared, live)
+            except ServiceError as exc:
+                log.warning("background execution %s failed: %s", live.execution_id, exc.message)
+
+    async def _run(self, tenant_id: str, prepared: PreparedExecution, live: LiveExecution) -> ExecutionRecord:
+        """Run on the engine while publishing events, record the outcome, publish the final event."""
+        created_at = datetime.now(UTC)
+        events = EventPublisher(live)
+        try:
+            outcome = await self.executor.execute(
+                prepared.program, on_output=events.output, on_phase=events.phase, interaction=live.interaction
+            )
         except EngineError as exc:
             log.warning("execution failed in the engine: %s", exc)
-            raise translate_engine_error(exc) from exc
-        record = await self._record(tenant_id, request.mode, program, outcome, cache_key, created_at)
-        if record.status == "timeout":
-            raise ExecutionTimedOut(
-                f"execution exceeded its time limit of {resources.timeout_ms} ms and was killed",
-                details={
-                    "execution_id": record.execution_id,
-                    "status": record.status,
-                    "timeout_ms": resources.timeout_ms,
-                    "duration_ms": record.duration_ms,
-                    "stdout": record.stdout,
-                    "stderr": record.stderr,
-                    "truncated": record.truncated,
-                },
-            )
+            error = translate_engine_error(exc)
+            live.publish({"type": "error", "error": str(error)})
+            raise error from exc
+        record = await self._record(
+            tenant_id, prepared.mode, prepared.program, outcome, prepared.cache_key, created_at, live.execution_id
+        )
+        events.finish(record)
         return record
 
     async def get(self, tenant_id: str, execution_id: str) -> ExecutionRecord:
+        live = self.live.get(tenant_id, execution_id)
+        if live is not None and not live.finished and live.running_record is not None:
+            return live.running_record
         async with self.database.session() as session:
             row = await stored.get_execution(session, tenant_id, execution_id)
         if row is None:
             raise NotFound(f"execution {execution_id!r} not found", details={"execution_id": execution_id})
         return ExecutionRecord.from_row(row)
+
+    async def events(self, tenant_id: str, execution_id: str) -> AsyncIterator[Event]:
+        """The execution's stream events: live ones (history first), or a replay of a stored result.
+
+        Raises:
+            NotFound: no such execution for this tenant.
+        """
+        live = self.live.get(tenant_id, execution_id)
+        if live is not None:
+            async for event in live.events():
+                yield event
+            return
+        record = await self.get(tenant_id, execution_id)
+        for event in replay_events(record):
+            yield event
+
+    async def send_input(self, tenant_id: str, execution_id: str, data: str, *, eof: bool = False) -> None:
+        interaction = self._interaction(tenant_id, execution_id)
+        try:
+            if data:
+                await interaction.send_input(data.encode())
+            if eof:
+                await interaction.close_input()
+        except ProgramNotRunning:
+            raise InvalidRequest(f"execution {execution_id!r} is not running") from None
+
+    async def resize(self, tenant_id: str, execution_id: str, cols: int, rows: int) -> None:
+        if not (1 <= cols <= 1000 and 1 <= rows <= 1000):
+            raise InvalidRequest("cols and rows must be between 1 and 1000")
+        try:
+            await self._interaction(tenant_id, execution_id).resize(cols, rows)
+        except ProgramNotRunning:
+            raise InvalidRequest(f"execution {execution_id!r} is not running") from None
+
+    def _interaction(self, tenant_id: str, execution_id: str) -> Interaction:
+        live = self.live.get(tenant_id, execution_id)
+        if live is None:
+            raise NotFound(f"execution {execution_id!r} is not running on this node")
+        return live.interaction
 
     def _image_id(self, language: str) -> str:
         try:
@@ -176,11 +310,12 @@ class ExecutionService:
         outcome: Outcome,
         cache_key: str | None,
         created_at: datetime,
+        execution_id: str,
     ) -> ExecutionRecord:
         gb_seconds = memory_gb_seconds(outcome.usage.memory_peak_bytes, outcome.duration_ms)
         cost = execution_cost(outcome.usage.cpu_seconds, gb_seconds, self.settings)
         row = ExecutionRow(
-            id=new_execution_id(),
+            id=execution_id,
             tenant_id=tenant_id,
             language=program.language,
             mode=mode,
@@ -209,6 +344,8 @@ class ExecutionService:
         )
         async with self.database.session() as session, session.begin():
             session.add(row)
+            # the charge commits or rolls back with the record: no unbilled execution, no phantom charge
+            await self.billing.charge_execution(session, tenant_id, row.id, row.cost_total)
         if row.cache_key is not None:
             self._results.put(tenant_id, row.cache_key, row_values(row))
         return ExecutionRecord.from_row(row)

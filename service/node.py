@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from engine import EngineConfig, Executor, Resources, SandboxPolicy
 from provisioning import runtime_image_reference
-from service.api_keys import ApiKeyService
+from service.api_keys import ApiKeyService, Principal
+from service.billing import BillingService
 from service.config import Settings
 from service.executions import ExecutionService
+from service.rate_limits import RateLimiter, RateLimits, create_rate_limiter
+from service.usage import UsageService
 from store import Database, migrate
 
 
@@ -22,7 +25,19 @@ class Node:
     executor: Executor
     executions: ExecutionService
     api_keys: ApiKeyService
+    billing: BillingService
+    usage: UsageService
+    rate_limiter: RateLimiter
     generated_key: str | None = None
+
+    def limits_for(self, principal: Principal) -> RateLimits:
+        """The key's own limits where it has them, the node's otherwise."""
+        settings = self.settings
+        return RateLimits(
+            per_minute=principal.requests_per_minute or settings.rate_limit_per_minute,
+            per_hour=principal.requests_per_hour or settings.rate_limit_per_hour,
+            concurrent_executions=principal.max_concurrent_executions or settings.max_concurrent_per_key,
+        )
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -61,19 +76,28 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
     await asyncio.to_thread(migrate, settings.resolved_database_url)
     database = Database(settings.resolved_database_url)
     executor = Executor(engine_config(settings))
+    node: Node | None = None
+    rate_limiter = create_rate_limiter(settings.redis_url)
     try:
         await executor.start()
-        api_keys = ApiKeyService(database)
+        api_keys = ApiKeyService(database, default_credits=settings.default_credits)
+        billing = BillingService(database)
         await api_keys.bootstrap(settings.bootstrap_keys())
         node = Node(
             settings=settings,
             database=database,
             executor=executor,
-            executions=ExecutionService(settings, database, executor),
+            executions=ExecutionService(settings, database, executor, billing),
             api_keys=api_keys,
+            billing=billing,
+            usage=UsageService(database, billing),
+            rate_limiter=rate_limiter,
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node
     finally:
+        if node is not None:
+            await node.executions.close()
         await executor.close()
+        await rate_limiter.close()
         await database.close()

@@ -37,6 +37,10 @@ class ExecutionRequest:
     files: Mapping[str, str] = field(default_factory=dict)
     """Path → base64 content."""
     stdin: str | None = None
+    interactive: bool = False
+    """Keep stdin open for input sent while the program runs (streamed executions)."""
+    tty: bool = False
+    """Run under a pseudo-terminal (stdout and stderr merged; resizable)."""
 
 
 def resolve_resources(requested: RequestedResources, settings: Settings) -> Resources:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Dialect, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Dialect, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -35,6 +35,8 @@ class TenantRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column()
+    credits: Mapped[float] = mapped_column(Float, server_default="100.0")
+    """The balance; changed only together with a ``credit_ledger`` row that explains it."""
 
 
 class ApiKeyRow(Base):
@@ -48,6 +50,9 @@ class ApiKeyRow(Base):
     scopes: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    requests_per_hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_concurrent_executions: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ExecutionRow(Base):
@@ -79,3 +84,19 @@ class ExecutionRow(Base):
     resources: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (Index("ix_executions_tenant_id_created_at", "tenant_id", "created_at"),)
+
+
+class CreditLedgerRow(Base):
+    """One movement of a tenant's credits: a grant (positive) or an execution's charge (negative)."""
+
+    __tablename__ = "credit_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    execution_id: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[float] = mapped_column(Float)
+    balance_after: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column()

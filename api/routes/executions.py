@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from api.deps import NodeDep, PrincipalDep
+from api.deps import ExecutePrincipalDep, NodeDep, ReadPrincipalDep
 from api.schemas import CostOut, ErrorOut, ExecuteIn, ExecutionOut, UsageOut
 from service import ExecutionRecord, ExecutionRequest, RequestedResources
 
@@ -15,7 +15,10 @@ ERRORS: dict[int | str, dict[str, object]] = {
     for status, description in {
         400: "Invalid request",
         401: "Invalid or missing API key",
+        402: "The tenant's credits are used up",
+        403: "The API key lacks the execute scope",
         408: "Execution timed out (partial output in details)",
+        429: "Rate limit or concurrent-execution limit of the key exceeded",
         500: "Internal error",
         507: "The node cannot take the work now",
     }.items()
@@ -36,6 +39,8 @@ def to_request(body: ExecuteIn) -> ExecutionRequest:
         env_vars=body.env_vars or {},
         files=body.files or {},
         stdin=body.stdin,
+        interactive=body.interactive or body.tty,
+        tty=body.tty,
     )
 
 
@@ -62,11 +67,21 @@ def to_response(record: ExecutionRecord) -> ExecutionOut:
     )
 
 
-@router.post("/execute", response_model=ExecutionOut, responses=ERRORS, summary="Execute code")
-async def execute(body: ExecuteIn, node: NodeDep, principal: PrincipalDep) -> ExecutionOut:
-    """Run code in a fresh isolated sandbox and wait for the result."""
-    record = await node.executions.execute(principal.tenant_id, to_request(body))
-    return to_response(record)
+@router.post(
+    "/execute",
+    response_model=ExecutionOut,
+    responses={**ERRORS, 202: {"model": ExecutionOut, "description": "Started (async): status 'running'"}},
+    summary="Execute code",
+)
+async def execute(body: ExecuteIn, node: NodeDep, principal: ExecutePrincipalDep, response: Response) -> ExecutionOut:
+    """Run code in a fresh isolated sandbox and wait for the result (or, with ``async``, start it)."""
+    request = to_request(body)
+    slot = node.rate_limiter.execution_slot(principal.key_id, node.limits_for(principal))
+    if body.run_async:
+        response.status_code = 202
+        return to_response(await node.executions.start(principal.tenant_id, request, guard=slot))
+    async with slot:
+        return to_response(await node.executions.execute(principal.tenant_id, request))
 
 
 @router.get(
@@ -75,6 +90,6 @@ async def execute(body: ExecuteIn, node: NodeDep, principal: PrincipalDep) -> Ex
     responses={404: {"model": ErrorOut, "description": "Not found"}, 401: ERRORS[401]},
     summary="Get an execution",
 )
-async def get_execution(execution_id: str, node: NodeDep, principal: PrincipalDep) -> ExecutionOut:
+async def get_execution(execution_id: str, node: NodeDep, principal: ReadPrincipalDep) -> ExecutionOut:
     """A stored execution of the caller's tenant."""
     return to_response(await node.executions.get(principal.tenant_id, execution_id))

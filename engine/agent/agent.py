@@ -8,11 +8,14 @@ caps and memory accounting are enforced on the host side as well.
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import termios
 import threading
 from collections.abc import Callable
 from typing import IO, Any
@@ -165,6 +168,35 @@ class Prestarted:
         self.process.wait()
 
 
+class Terminal:
+    """A pseudo-terminal for a program: the agent holds the controller side."""
+
+    def __init__(self) -> None:
+        self.controller, self.program_side = os.openpty()
+
+    def resize(self, cols: int, rows: int) -> None:
+        fcntl.ioctl(self.controller, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def spawn_on_terminal(argv: list[str], env: dict[str, str], terminal: Terminal) -> "subprocess.Popen[bytes]":
+    def take_terminal() -> None:  # in the child, after setsid: make the terminal its controlling one
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    side = terminal.program_side
+    process = subprocess.Popen(
+        argv,
+        stdin=side,
+        stdout=side,
+        stderr=side,
+        env={**env, "TERM": env.get("TERM", "xterm-256color")},
+        close_fds=True,
+        start_new_session=True,
+        preexec_fn=take_terminal,
+    )
+    os.close(side)
+    return process
+
+
 def spawn(argv: list[str], env: dict[str, str], with_stdin: bool) -> "subprocess.Popen[bytes]":
     return subprocess.Popen(
         argv,
@@ -182,6 +214,7 @@ def run_phase(
     start: Callable[[], "subprocess.Popen[bytes]"],
     limit: int,
     feeder: "StdinFeeder | None" = None,
+    terminal: Terminal | None = None,
 ) -> tuple[int, bool]:
     writer.send({"type": "phase", "phase": phase})
     try:
@@ -190,14 +223,19 @@ def run_phase(
         message = f"cannot start the program: {exc.strerror or exc}\n".encode()
         writer.send({"type": "output", "phase": phase, "stream": "stderr", "data": b64encode(message)})
         return 127, False
-    assert process.stdout is not None and process.stderr is not None
-    pumps = [
-        OutputPump(writer, process.stdout.fileno(), "stdout", phase, limit),
-        OutputPump(writer, process.stderr.fileno(), "stderr", phase, limit),
-    ]
+    if terminal is not None:
+        pumps = [OutputPump(writer, terminal.controller, "stdout", phase, limit)]
+    else:
+        assert process.stdout is not None and process.stderr is not None
+        pumps = [
+            OutputPump(writer, process.stdout.fileno(), "stdout", phase, limit),
+            OutputPump(writer, process.stderr.fileno(), "stderr", phase, limit),
+        ]
     for pump in pumps:
         pump.start()
-    if feeder is not None and process.stdin is not None:
+    if feeder is not None and terminal is not None:
+        feeder.attach(os.fdopen(os.dup(terminal.controller), "wb", buffering=0))
+    elif feeder is not None and process.stdin is not None:
         feeder.attach(process.stdin)
     returncode = process.wait()
     # A background grandchild may hold the pipes open; do not wait for it forever.
@@ -206,7 +244,7 @@ def run_phase(
     return exit_code_of(returncode), any(p.truncated for p in pumps)
 
 
-def control_loop(reader: IO[bytes], feeder: StdinFeeder) -> None:
+def control_loop(reader: IO[bytes], feeder: StdinFeeder, terminal: Terminal | None) -> None:
     """Handles frames that arrive while the program runs."""
     while True:
         line = reader.readline(MAX_FRAME_BYTES)
@@ -216,7 +254,13 @@ def control_loop(reader: IO[bytes], feeder: StdinFeeder) -> None:
         if frame["type"] == "stdin":
             feeder.write(b64decode(frame["data"]))
         elif frame["type"] == "stdin_eof":
-            feeder.close()
+            if terminal is not None:
+                feeder.write(b"\x04")  # end of input on a terminal is ^D, not a closed descriptor
+            else:
+                feeder.close()
+        elif frame["type"] == "resize" and terminal is not None:
+            with contextlib.suppress(OSError):
+                terminal.resize(int(frame["cols"]), int(frame["rows"]))
 
 
 def prepare_artifact(writer: FrameWriter, request: Frame, env: dict[str, str], limit: int) -> bool:
@@ -257,7 +301,11 @@ def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame, prestarted
     initial_stdin = b64decode(request["stdin"]) if request.get("stdin") else b""
     keep_open = bool(request.get("keep_stdin_open"))
 
+    terminal = Terminal() if request.get("tty") else None
+
     def start() -> "subprocess.Popen[bytes]":
+        if terminal is not None:
+            return spawn_on_terminal(request["run"], env, terminal)
         if use_prestarted and prestarted is not None:
             return prestarted.launch(request["main"], env)
         return spawn(request["run"], env, True)
@@ -265,11 +313,14 @@ def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame, prestarted
     def feed_initial_stdin() -> None:
         feeder.write(initial_stdin)
         if not keep_open:
-            feeder.close()
+            if terminal is not None:
+                feeder.write(b"\x04")
+            else:
+                feeder.close()
 
-    threading.Thread(target=control_loop, args=(reader, feeder), daemon=True).start()
+    threading.Thread(target=control_loop, args=(reader, feeder, terminal), daemon=True).start()
     threading.Thread(target=feed_initial_stdin, daemon=True).start()
-    code, truncated = run_phase(writer, "run", start, limit, feeder)
+    code, truncated = run_phase(writer, "run", start, limit, feeder, terminal)
     writer.send({"type": "exit", "phase": "run", "exit_code": code, "truncated": truncated})
 
 

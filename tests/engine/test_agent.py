@@ -193,3 +193,29 @@ def test_unused_prestarted_interpreter_is_discarded(tmp_path: Path) -> None:
         {"prestarted": False, "main": "main.py", "run": [sys.executable, "-c", "print('cold start')"]},
     )
     assert output(frames, "stdout") == b"cold start\n"
+
+
+def test_tty_mode_gives_the_program_a_resizable_terminal(tmp_path: Path) -> None:
+    code = (
+        "import os, sys, time\n"
+        "print(os.isatty(0), os.isatty(1), os.isatty(2), flush=True)\n"
+        "time.sleep(0.5)\n"
+        "print(os.get_terminal_size().columns, os.get_terminal_size().lines, input('name? '))\n"
+    )
+    frames = encode_frame({"type": "run", "env": {"PATH": "/usr/bin:/bin"}, "output_limit": 1 << 20,
+                           "tty": True, "keep_stdin_open": True, "run": [sys.executable, "-c", code]})  # fmt: skip
+    frames += encode_frame({"type": "resize", "cols": 100, "rows": 30})
+    frames += encode_frame({"type": "stdin", "data": b64encode(b"ada\n")})
+    process = subprocess.Popen(
+        [sys.executable, f"{AGENT_DIR}/agent.py"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=tmp_path
+    )
+    out, _ = process.communicate(frames, timeout=30)
+    decoded = [json.loads(line) for line in out.splitlines()]
+    for frame in decoded:
+        if "data" in frame:
+            frame["data"] = b64decode(frame["data"])
+    text = output(decoded, "stdout").decode()
+    assert "True True True" in text
+    assert "100 30 ada" in text
+    assert "name? " in text
+    assert output(decoded, "stderr") == b""

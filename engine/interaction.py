@@ -1,0 +1,67 @@
+"""Talking to a running program: stdin and terminal size."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from engine.agent.protocol import Frame, b64encode
+from engine.agent_channel import AgentChannel
+from engine.errors import SandboxFailure
+
+MAX_PENDING_BYTES = 1024 * 1024
+
+
+class ProgramNotRunning(SandboxFailure):
+    """Input or a resize arrived after the program ended (or too much of it before it started)."""
+
+
+class Interaction:
+    """A caller's handle on one execution's program.
+
+    What is sent before the program starts is queued and delivered, in order, when it
+    starts; after it ends, sending raises ProgramNotRunning.
+    """
+
+    def __init__(self) -> None:
+        self._channel: AgentChannel | None = None
+        self._pending: list[Frame] = []
+        self._pending_bytes = 0
+        self._finished = False
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._channel is not None
+
+    async def bind(self, channel: AgentChannel) -> None:
+        async with self._lock:
+            for frame in self._pending:
+                await channel.send(frame)
+            self._pending.clear()
+            self._channel = channel
+
+    def unbind(self) -> None:
+        self._channel = None
+        self._finished = True
+
+    async def send_input(self, data: bytes) -> None:
+        await self._send({"type": "stdin", "data": b64encode(data)})
+
+    async def close_input(self) -> None:
+        await self._send({"type": "stdin_eof"})
+
+    async def resize(self, cols: int, rows: int) -> None:
+        await self._send({"type": "resize", "cols": cols, "rows": rows})
+
+    async def _send(self, frame: Frame) -> None:
+        async with self._lock:
+            if self._finished:
+                raise ProgramNotRunning("the program is not running")
+            if self._channel is not None:
+                await self._channel.send(frame)
+                return
+            self._pending_bytes += len(json.dumps(frame))
+            if self._pending_bytes > MAX_PENDING_BYTES:
+                raise ProgramNotRunning("too much input before the program started")
+            self._pending.append(frame)

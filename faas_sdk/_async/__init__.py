@@ -1,0 +1,1 @@
+"""The async client: the one source of the SDK's I/O (``_sync`` is generated from it)."""

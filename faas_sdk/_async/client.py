@@ -1,0 +1,296 @@
+"""The async client and its output stream; edit here, then run ``python -m faas_sdk._unasync``."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Self
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from faas_sdk._exceptions import FaaSConnectionError, FaaSError
+from faas_sdk._models import ExecutionResult, Resources, StreamEvent
+from faas_sdk._protocol import (
+    DEFAULT_TIMEOUT,
+    Connection,
+    build_execute_request,
+    build_get_execution_request,
+    connection_error,
+    error_from_response,
+    execute_body,
+    handshake_error,
+    input_message,
+    is_final,
+    parse_execution,
+    parse_stream_message,
+    resize_message,
+    stream_closed_error,
+    stream_url,
+    subscribe_message,
+    unsubscribe_message,
+)
+from faas_sdk._retry import (
+    RetryPolicy,
+    may_retry_status,
+    may_retry_transport_error,
+    next_delay,
+    retry_after_seconds,
+)
+
+
+class AsyncFaaSClient:
+    """Client of the FaaS REST API and its output streams.
+
+    Args:
+        api_key: The API key; defaults to ``FAAS_API_KEY``.
+        endpoint: The server, e.g. ``https://api.faas.platform``; defaults to
+            ``FAAS_ENDPOINT``, else ``http://127.0.0.1:8080``.
+        timeout: Seconds (or an ``httpx.Timeout``) per HTTP request.
+        max_retries: Retries of a failed call where retrying is safe (see ``RetryPolicy``).
+        retry_policy: Full retry settings; overrides ``max_retries``.
+        transport: An httpx transport (tests use ``httpx.MockTransport``).
+        sleep: How to wait between retries (tests inject a recorder).
+
+    Raises:
+        ValueError: No API key was given or found in the environment.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        endpoint: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._connection = Connection.from_options(api_key, endpoint)
+        self._retry = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._sleep = sleep
+
+    @property
+    def base_url(self) -> str:
+        """The API's root, e.g. ``http://127.0.0.1:8080/api/v1``."""
+        return self._connection.base_url
+
+    async def execute(
+        self,
+        code: str,
+        language: str,
+        *,
+        mode: str | None = None,
+        resources: Resources | None = None,
+        env_vars: Mapping[str, str] | None = None,
+        files: Mapping[str, bytes | str] | None = None,
+        stdin: str | None = None,
+        async_: bool = False,
+        interactive: bool = False,
+        tty: bool = False,
+    ) -> ExecutionResult:
+        """Run code in a fresh sandbox and return its result.
+
+        Args:
+            code: The program's main file.
+            language: ``python``, ``javascript``, ``go`` or ``rust``.
+            mode: ``ephemeral`` (default), ``cached``, ...
+            resources: ``cpu_cores``, ``memory_mb``, ``timeout_ms``.
+            env_vars: Environment variables of the program.
+            files: Input files, path → content (base64-encoded for you).
+            stdin: Text fed to the program's standard input.
+            async_: Return at once with ``status == "running"``; follow it with
+                ``stream()`` and fetch the final record with ``get_execution()``.
+            interactive: Keep stdin open for ``stream().send_input()`` (end it with ``eof=True``).
+            tty: Run under a pseudo-terminal (resizable; stdout and stderr merged).
+
+        Raises:
+            ExecutionTimeoutError: The program hit its time limit (partial output attached).
+            FaaSError: Any other refusal or failure (see the error tree).
+        """
+        body = execute_body(
+            code,
+            language,
+            mode=mode,
+            resources=resources,
+            env_vars=env_vars,
+            files=files,
+            stdin=stdin,
+            async_=async_,
+            interactive=interactive,
+            tty=tty,
+        )
+        response = await self._send(build_execute_request(self._connection, body), idempotent=False)
+        return parse_execution(response.json())
+
+    async def get_execution(self, execution_id: str) -> ExecutionResult:
+        """A stored execution of this API key's tenant.
+
+        Raises:
+            NotFoundError: There is no such execution for this key.
+        """
+        request = build_get_execution_request(self._connection, execution_id)
+        response = await self._send(request, idempotent=True)
+        return parse_execution(response.json())
+
+    def stream(self, execution_id: str, *, open_timeout: float = 10.0) -> AsyncExecutionStream:
+        """The live output of an execution; a late subscriber first gets what was printed already.
+
+        Iterate it (``async for event in client.stream(id)``) or, to send input, hold it
+        (``async with client.stream(id) as stream``). It ends after a ``CompletedEvent``
+        or an ``ErrorEvent``.
+        """
+        return AsyncExecutionStream(
+            stream_url(self._connection, execution_id),
+            self._connection.headers(),
+            execution_id,
+            open_timeout=open_timeout,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, request: httpx.Request, *, idempotent: bool) -> httpx.Response:
+        retries_done, waited = 0, 0.0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                error: FaaSError = connection_error(exc, request.method, str(request.url))
+                error.__cause__ = exc
+                retryable = may_retry_transport_error(exc, idempotent=idempotent)
+            else:
+                if response.is_success:
+                    return response
+                error = error_from_response(response)
+                retryable = may_retry_status(response.status_code, idempotent=idempotent)
+                retry_after = retry_after_seconds(response)
+            delay = None
+            if retryable:
+                jitter = random.random()  # noqa: S311 - spreads retries, not a secret
+                delay = next_delay(
+                    self._retry,
+                    retries_done=retries_done,
+                    waited=waited,
+                    retry_after=retry_after,
+                    jitter=jitter,
+                )
+            if delay is None:
+                raise error
+            await self._sleep(delay)
+            retries_done, waited = retries_done + 1, waited + delay
+
+
+class AsyncExecutionStream:
+    """One execution's output over a WebSocket; connects on first use.
+
+    Yields ``OutputEvent``, ``ProgressEvent`` and finally a ``CompletedEvent`` or an
+    ``ErrorEvent``, after which it closes itself.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str], execution_id: str, *, open_timeout: float) -> None:
+        self.execution_id = execution_id
+        self._url = url
+        self._headers = headers
+        self._open_timeout = open_timeout
+        self._socket: ClientConnection | None = None
+        self._done = False
+
+    async def send_input(self, data: str, *, eof: bool = False) -> None:
+        """Write text to the program's standard input; ``eof=True`` then closes it."""
+        await self._send(input_message(self.execution_id, data, eof=eof))
+
+    async def resize(self, cols: int, rows: int) -> None:
+        """Resize the program's terminal."""
+        await self._send(resize_message(self.execution_id, cols, rows))
+
+    async def unsubscribe(self) -> None:
+        """Stop receiving output and close the stream (the execution keeps running)."""
+        if self._socket is not None and not self._done:
+            await self._send(unsubscribe_message(self.execution_id))
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the WebSocket; iteration ends."""
+        self._done = True
+        if self._socket is not None:
+            await self._socket.close()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        if self._done:
+            raise StopAsyncIteration
+        socket = await self._open()
+        while True:
+            try:
+                raw = await socket.recv()
+            except ConnectionClosed as exc:
+                if self._done:
+                    raise StopAsyncIteration from None
+                await self.close()
+                closed = exc.rcvd
+                raise stream_closed_error(closed.code if closed else None, closed.reason if closed else "") from exc
+            event = parse_stream_message(raw, self.execution_id)
+            if event is None:
+                continue
+            if is_final(event):
+                await self.close()
+            return event
+
+    async def __aenter__(self) -> Self:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _open(self) -> ClientConnection:
+        if self._socket is not None:
+            return self._socket
+        try:
+            connection = await connect(self._url, additional_headers=self._headers, open_timeout=self._open_timeout)
+            # Entered, not used in a with-block: the stream owns the socket until close().
+            # (The sync websockets client >= 17.1 warns about a connection that is never entered.)
+            self._socket = await connection.__aenter__()
+        except InvalidStatus as exc:
+            response = exc.response
+            raise handshake_error(response.status_code, bytes(response.body or b""), dict(response.headers)) from exc
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            raise FaaSConnectionError(f"cannot open the stream at {self._url}: {type(exc).__name__}: {exc}") from exc
+        await self._send(subscribe_message(self.execution_id))
+        return self._socket
+
+    async def _send(self, message: str) -> None:
+        socket = await self._open()
+        try:
+            await socket.send(message)
+        except ConnectionClosed as exc:
+            raise FaaSConnectionError(f"the stream is closed: {exc}") from exc
+
+
+__all__ = ["AsyncExecutionStream", "AsyncFaaSClient"]
