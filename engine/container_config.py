@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.languages import AGENT_MOUNT, LanguageRuntime, program_env
 from engine.models import Resources, SandboxPolicy
+from engine.ownership import OWNER_LABEL, this_process
 
 SANDBOX_LABEL = "org.faas.sandbox"
 WORKSPACE = "/workspace"
@@ -52,7 +53,7 @@ def sandbox_config(
         "StdinOnce": False,
         "Tty": False,
         "NetworkDisabled": True,
-        "Labels": {SANDBOX_LABEL: node_id, "org.faas.language": runtime.name},
+        "Labels": {SANDBOX_LABEL: node_id, "org.faas.language": runtime.name, OWNER_LABEL: this_process()},
         "HostConfig": {
             **resource_limits(resources, policy),
             "NetworkMode": "none",

@@ -16,6 +16,7 @@ from engine.errors import CapacityExceeded, DockerNotFound, EngineError, ImageMi
 from engine.interaction import Interaction
 from engine.languages import RUNTIMES, LanguageRuntime
 from engine.models import Outcome, Program, Resources, SandboxPolicy
+from engine.ownership import OWNER_LABEL, owner_is_gone
 from engine.pool import WarmPool
 from engine.runner import OutputListener, PhaseListener, run_program
 from engine.sandbox import Sandbox
@@ -23,6 +24,7 @@ from engine.sandbox import Sandbox
 log = logging.getLogger(__name__)
 
 AGENT_DIR = str(Path(__file__).parent / "agent")
+SHUTDOWN_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,13 @@ class Executor:
         self.pool.start()
 
     async def close(self) -> None:
-        await self.pool.close()
-        await asyncio.gather(*self._teardowns, return_exceptions=True)
+        """Destroy idle and used sandboxes; bounded, so a stuck Docker call cannot hold shutdown."""
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT_S):
+                await self.pool.close()
+                await asyncio.gather(*self._teardowns, return_exceptions=True)
+        except TimeoutError:
+            log.warning("sandboxes were still being removed after %ss; the next start removes them", SHUTDOWN_TIMEOUT_S)
         await self.docker.close()
 
     @property
@@ -189,9 +196,12 @@ class Executor:
         task.add_done_callback(self._teardowns.discard)
 
     async def _remove_leftovers(self) -> None:
-        """Remove this node's sandboxes from an earlier run (crash, kill -9), and any node's dead ones."""
+        """Remove sandboxes nobody will use: this node's from an earlier run (crash, kill -9), any
+        node's that stopped, and any whose owning process on this machine is gone."""
         mine = await self.docker.list_containers(label=f"{SANDBOX_LABEL}={self.config.node_id}")
         dead = await self.docker.list_containers(label=SANDBOX_LABEL, statuses=("created", "exited", "dead"))
-        for container_id in {container["Id"] for container in [*mine, *dead]}:
+        every = await self.docker.list_containers(label=SANDBOX_LABEL)
+        orphans = [c for c in every if owner_is_gone((c.get("Labels") or {}).get(OWNER_LABEL))]
+        for container_id in {container["Id"] for container in [*mine, *dead, *orphans]}:
             with contextlib.suppress(EngineError):
                 await self.docker.remove_container(container_id)

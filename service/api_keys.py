@@ -32,6 +32,8 @@ class Principal:
     requests_per_minute: int | None = None
     requests_per_hour: int | None = None
     max_concurrent_executions: int | None = None
+    credits: float | None = None
+    """The tenant's balance when the key was checked (saves the request path a second read)."""
 
 
 class KeyOptions(TypedDict, total=False):
@@ -187,9 +189,10 @@ class ApiKeyService:
         if not key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
         async with self.database.session() as session:
-            row = await stored.find_active_key(session, hash_key(key))
-        if row is None:
+            found = await stored.find_active_key_with_credits(session, hash_key(key))
+        if found is None:
             raise Unauthorized("invalid or revoked API key")
+        row, credits = found
         return Principal(
             tenant_id=row.tenant_id,
             key_id=row.id,
@@ -197,6 +200,7 @@ class ApiKeyService:
             requests_per_minute=row.requests_per_minute,
             requests_per_hour=row.requests_per_hour,
             max_concurrent_executions=row.max_concurrent_executions,
+            credits=credits,
         )
 
     async def _insert_if_missing(self, key: str, *, name: str) -> None:

@@ -26,9 +26,12 @@ class BillingService:
         async with self.database.session() as session:
             return await stored.balance(session, tenant_id) or 0.0
 
-    async def ensure_can_pay(self, tenant_id: str) -> None:
-        """Raises PaymentRequired when the tenant's balance is at or below zero."""
-        balance = await self.balance(tenant_id)
+    async def ensure_can_pay(self, tenant_id: str, *, known_balance: float | None = None) -> None:
+        """Raises PaymentRequired when the tenant's balance is at or below zero.
+
+        ``known_balance``: a balance the caller read moments ago in the same request (skips a read).
+        """
+        balance = known_balance if known_balance is not None else await self.balance(tenant_id)
         if balance <= 0:
             raise PaymentRequired(
                 f"insufficient balance: {balance:.8f} credits remaining; add credits to run code",

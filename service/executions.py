@@ -92,7 +92,9 @@ class ExecutionService:
         self._results = ResultCache()
         self._background: set[asyncio.Task[None]] = set()
 
-    async def execute(self, tenant_id: str, request: ExecutionRequest) -> ExecutionRecord:
+    async def execute(
+        self, tenant_id: str, request: ExecutionRequest, *, known_balance: float | None = None
+    ) -> ExecutionRecord:
         """Run (or, in cached mode, look up) an execution and wait for its result.
 
         Raises:
@@ -101,7 +103,7 @@ class ExecutionService:
             ExecutionTimedOut: the program hit its time limit (the record is stored).
         """
         prepared = self._prepare(request)
-        await self.billing.ensure_can_pay(tenant_id)
+        await self.billing.ensure_can_pay(tenant_id, known_balance=known_balance)
         hit = await self._lookup_cached(tenant_id, prepared)
         if hit is not None:
             return hit
@@ -127,6 +129,7 @@ class ExecutionService:
         request: ExecutionRequest,
         *,
         guard: contextlib.AbstractAsyncContextManager[None] | None = None,
+        known_balance: float | None = None,
     ) -> ExecutionRecord:
         """Start an execution without waiting: a ``running`` record now, events on ``live``.
 
@@ -134,7 +137,7 @@ class ExecutionService:
         raised here; ``guard`` (e.g. a concurrency slot) is entered now and held until the run ends.
         """
         prepared = self._prepare(request)
-        await self.billing.ensure_can_pay(tenant_id)
+        await self.billing.ensure_can_pay(tenant_id, known_balance=known_balance)
         hit = await self._lookup_cached(tenant_id, prepared)
         if hit is not None:
             return hit

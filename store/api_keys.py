@@ -33,6 +33,18 @@ async def find_active_key(session: AsyncSession, key_hash: str) -> ApiKeyRow | N
     return row
 
 
+async def find_active_key_with_credits(session: AsyncSession, key_hash: str) -> tuple[ApiKeyRow, float] | None:
+    """The active key and its tenant's balance, in one query (the request path's only read)."""
+    found = (
+        await session.execute(
+            select(ApiKeyRow, TenantRow.credits)
+            .join(TenantRow, TenantRow.id == ApiKeyRow.tenant_id)
+            .where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
+        )
+    ).first()
+    return None if found is None else (found[0], float(found[1]))
+
+
 async def count_active_keys(session: AsyncSession) -> int:
     count = await session.scalar(select(func.count()).select_from(ApiKeyRow).where(ApiKeyRow.revoked_at.is_(None)))
     return int(count or 0)

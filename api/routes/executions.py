@@ -79,9 +79,11 @@ async def execute(body: ExecuteIn, node: NodeDep, principal: ExecutePrincipalDep
     slot = node.rate_limiter.execution_slot(principal.key_id, node.limits_for(principal))
     if body.run_async:
         response.status_code = 202
-        return to_response(await node.executions.start(principal.tenant_id, request, guard=slot))
+        return to_response(
+            await node.executions.start(principal.tenant_id, request, guard=slot, known_balance=principal.credits)
+        )
     async with slot:
-        return to_response(await node.executions.execute(principal.tenant_id, request))
+        return to_response(await node.executions.execute(principal.tenant_id, request, known_balance=principal.credits))
 
 
 @router.get(

@@ -8,6 +8,7 @@ import struct
 
 from engine.errors import DockerAPIError
 
+CLOSE_TIMEOUT_S = 2.0
 STDOUT = 1
 STDERR = 2
 _HEADER = struct.Struct(">BxxxL")
@@ -38,9 +39,12 @@ class AttachedStream:
         return self._writer.is_closing() or self._reader.at_eof()
 
     async def close(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
+        """Drop the connection at once: unsent stdin is discarded, never waited for (a peer that
+        stopped reading would otherwise hold the close, and with it the node's shutdown, forever)."""
+        self._writer.transport.abort()
+        with contextlib.suppress(OSError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self._writer.wait_closed()
 
 
 async def open_attach_stream(socket_path: str, path: str) -> AttachedStream:

@@ -129,3 +129,41 @@ async def test_dead_sandboxes_of_any_node_are_removed_at_start(tmp_path: Path, r
         assert dead not in {container["Id"] for container in remaining}
     finally:
         await executor.close()
+
+
+def test_owner_identity_tells_a_live_process_from_a_gone_one() -> None:
+    import os
+    import subprocess
+
+    from engine.ownership import owner_is_gone, process_identity, this_process
+
+    assert not owner_is_gone(this_process())
+    assert process_identity(os.getpid()) == this_process()
+    gone_pid = subprocess.Popen(["true"])
+    identity = process_identity(gone_pid.pid)
+    gone_pid.wait()
+    assert identity is None or owner_is_gone(identity)
+    assert owner_is_gone(f"{os.getpid()}:1")  # same pid, other start time: a reused pid
+    assert not owner_is_gone(None) and not owner_is_gone("legacy")
+
+
+async def test_running_sandboxes_of_a_dead_process_are_removed_at_start(tmp_path: Path, require_docker: None) -> None:
+    image = engine_config(node_settings(tmp_path)).images["python"]
+    probe = Executor(EngineConfig(images={"python": image}, artifact_dir=tmp_path / "p", node_id="probe"))
+    body = {
+        "Image": image,
+        "Cmd": ["sleep", "60"],
+        "Labels": {SANDBOX_LABEL: "crashed-node", "org.faas.owner": "999999999:1"},
+        "HostConfig": {"NetworkMode": "none"},
+    }
+    orphan = await probe.docker.create_container(body)
+    await probe.docker.start_container(orphan)
+    await probe.docker.close()
+    executor = Executor(
+        EngineConfig(images={"python": image}, artifact_dir=tmp_path / "a", node_id=f"n-{tmp_path.name}")
+    )
+    await executor.start()
+    try:
+        assert orphan not in {c["Id"] for c in await executor.docker.list_containers(label=SANDBOX_LABEL)}
+    finally:
+        await executor.close()
