@@ -1,14 +1,16 @@
 """API keys: hashed at rest, each belonging to a tenant that holds the credits.
 
-Every request looks its key up in the database (about 1 ms); there is deliberately no
-in-process cache, so a key revoked by ``faas keys revoke`` (another process) is refused by
-every API process on its very next request.
+A verified key is remembered for ``AUTH_CACHE_SECONDS`` (1 s) so that a burst of requests
+does not look it up each time (a lookup is a database round trip, the largest part of a
+cached hit's latency). A key revoked in this process is forgotten at once; one revoked by
+``faas keys revoke`` (another process) is refused by every API process within that second.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict, Unpack
@@ -20,6 +22,8 @@ from store import Database
 from store import api_keys as stored
 
 ALL_SCOPES = ["execute", "read"]
+AUTH_CACHE_SECONDS = 1.0
+AUTH_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ class ApiKeyService:
     def __init__(self, database: Database, *, default_credits: float = 100.0) -> None:
         self.database = database
         self.default_credits = default_credits
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     async def bootstrap(self, keys: list[str]) -> None:
         """Make sure each given key exists (each becomes its own tenant); idempotent."""
@@ -184,16 +189,22 @@ class ApiKeyService:
         async with self.database.session() as session, session.begin():
             if not await stored.revoke_key(session, key_id):
                 raise NotFound(f"API key {key_id!r} not found", details={"key_id": key_id})
+        for digest in [d for d, (_, principal) in self._verified.items() if principal.key_id == key_id]:
+            del self._verified[digest]
 
     async def authenticate(self, key: str | None) -> Principal:
         if not key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'")
+        digest = hash_key(key)
+        remembered = self._verified.get(digest)
+        if remembered is not None and time.monotonic() - remembered[0] < AUTH_CACHE_SECONDS:
+            return remembered[1]
         async with self.database.session() as session:
-            found = await stored.find_active_key_with_credits(session, hash_key(key))
+            found = await stored.find_active_key_with_credits(session, digest)
         if found is None:
             raise Unauthorized("invalid or revoked API key")
         row, credits = found
-        return Principal(
+        principal = Principal(
             tenant_id=row.tenant_id,
             key_id=row.id,
             scopes=tuple(row.scopes),
@@ -202,6 +213,13 @@ class ApiKeyService:
             max_concurrent_executions=row.max_concurrent_executions,
             credits=credits,
         )
+        self._remember(digest, principal)
+        return principal
+
+    def _remember(self, digest: str, principal: Principal) -> None:
+        if len(self._verified) >= AUTH_CACHE_ENTRIES:
+            self._verified.clear()  # crude but bounded; entries live one second anyway
+        self._verified[digest] = (time.monotonic(), principal)
 
     async def _insert_if_missing(self, key: str, *, name: str) -> None:
         digest = hash_key(key)
