@@ -138,3 +138,24 @@ async def test_unexpected_exception_is_an_internal_error_envelope_with_request_i
     assert "req_trace_me" in caplog.text and "secret internal detail" in caplog.text
     # the node keeps serving
     assert (await client.get("/api/v1/health")).status_code == 200
+
+
+async def test_node_at_capacity_is_insufficient_resources(client: httpx.AsyncClient, node: Node) -> None:
+    load = node.executor._load
+    saved = load.executions
+    load.executions = node.executor.config.max_concurrent  # every execution slot of the node is taken
+    try:
+        response = await client.post("/api/v1/execute", json={"code": "print(1)", "language": "python"})
+        started = await client.post("/api/v1/execute", json={"code": "print(1)", "language": "python", "async": True})
+    finally:
+        load.executions = saved
+    error = assert_envelope(response, 507, "INSUFFICIENT_RESOURCES")
+    assert error["details"]["max_concurrent_executions"] == node.executor.config.max_concurrent
+    assert_envelope(started, 507, "INSUFFICIENT_RESOURCES")  # refused before anything starts
+
+
+async def test_interactive_docs_are_served(client: httpx.AsyncClient) -> None:
+    docs = await client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    schema = (await client.get("/api/v1/openapi.json")).json()
+    assert {"/api/v1/execute", "/api/v1/usage", "/api/v1/usage/current"} <= set(schema["paths"])
