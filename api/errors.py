@@ -95,8 +95,17 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return envelope(400, "INVALID_REQUEST", message, {"errors": errors})
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    too_large = getattr(request.state, "body_too_large", None)
+    if too_large is not None:
+        limit = request.app.state.node.settings.max_request_bytes
+        return envelope(
+            400,
+            "INVALID_REQUEST",
+            f"request body of {too_large}+ bytes is larger than the {limit} allowed",
+            {"max_bytes": limit},
+        )
     if exc.status_code == 404:
         return envelope(404, "NOT_FOUND", "no such endpoint; see /docs for the API")
     if exc.status_code == 405:

@@ -8,6 +8,14 @@ import secrets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+class BodyTooLarge(Exception):
+    """Raised from ``receive`` when a streamed body passes the bound (before any response is sent)."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(f"request body passed {received} bytes")
+        self.received = received
+
+
 class RequestContext:
     """Gives every HTTP request an id (``X-Request-ID``), puts the rate-limit headers that
     authentication recorded on every response, and refuses bodies over ``max_bytes`` early."""
@@ -39,14 +47,31 @@ class RequestContext:
         if length.isdigit() and int(length) > self.max_bytes:
             await self._too_large(int(length), send_with_id)
             return
-        await self.app(scope, receive, send_with_id)
+        received = 0
+
+        async def receive_bounded() -> Message:
+            # A body without Content-Length (chunked) is counted as it arrives.
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # The framework may catch this while parsing; the mark lets the error say why.
+                    scope["state"]["body_too_large"] = received
+                    raise BodyTooLarge(received)
+            return message
+
+        try:
+            await self.app(scope, receive_bounded, send_with_id)
+        except BodyTooLarge as exc:
+            await self._too_large(exc.received, send_with_id)
 
     async def _too_large(self, length: int, send: Send) -> None:
         body = json.dumps(
             {
                 "error": {
                     "code": "INVALID_REQUEST",
-                    "message": f"request body of {length} bytes is larger than the {self.max_bytes} allowed",
+                    "message": f"request body of {length}+ bytes is larger than the {self.max_bytes} allowed",
                     "details": {"max_bytes": self.max_bytes},
                 }
             }

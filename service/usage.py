@@ -8,11 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from service.billing import BillingService
 from service.errors import InvalidRequest
+from service.requests import MODES
 from store import Database
 from store import usage as stored
 from store.usage import ExecutionTotals
-
-MODES = ("ephemeral", "cached", "checkpointed", "branched", "persistent")
 
 
 @dataclass(frozen=True)

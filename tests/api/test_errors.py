@@ -159,3 +159,12 @@ async def test_interactive_docs_are_served(client: httpx.AsyncClient) -> None:
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     schema = (await client.get("/api/v1/openapi.json")).json()
     assert {"/api/v1/execute", "/api/v1/usage", "/api/v1/usage/current"} <= set(schema["paths"])
+
+
+async def test_oversized_chunked_body_is_refused_too(client: httpx.AsyncClient) -> None:
+    async def chunks():  # no Content-Length: the size is only known while reading
+        for _ in range(20):
+            yield b"x" * (1024 * 1024)
+
+    response = await client.post("/api/v1/execute", content=chunks(), headers={"Content-Type": "application/json"})
+    assert "larger than" in assert_envelope(response, 400, "INVALID_REQUEST")["message"]
