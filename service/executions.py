@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 EXECUTIONS = cast(Table, ExecutionRow.__table__)
 
 
+SHUTDOWN_GRACE_S = 20.0
+"""How long shutdown waits for running (async) executions before stopping them."""
+
+
 def row_values(row: ExecutionRow) -> dict[str, Any]:
     return {column.key: getattr(row, column.key) for column in ExecutionRow.__table__.columns}
 
@@ -153,8 +157,15 @@ class ExecutionService:
         return live.running_record
 
     async def close(self) -> None:
-        """Wait for executions started without waiting (they end by their own time limits)."""
-        await asyncio.gather(*self._background, return_exceptions=True)
+        """Let executions started without waiting finish for a while, then stop the rest."""
+        if not self._background:
+            return
+        _, unfinished = await asyncio.wait(self._background, timeout=SHUTDOWN_GRACE_S)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            log.warning("stopped %d running executions at shutdown", len(unfinished))
+        await asyncio.gather(*unfinished, return_exceptions=True)
 
     def _prepare(self, request: ExecutionRequest) -> PreparedExecution:
         check_language_and_mode(request)
@@ -218,6 +229,9 @@ class ExecutionService:
             error = translate_engine_error(exc)
             live.publish({"type": "error", "error": str(error)})
             raise error from exc
+        except asyncio.CancelledError:
+            live.publish({"type": "error", "error": "the node shut down while this execution ran; it was stopped"})
+            raise
         record = await self._record(
             tenant_id, prepared.mode, prepared.program, outcome, prepared.cache_key, created_at, live.execution_id
         )

@@ -7,15 +7,19 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 import websockets
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from tests.conftest import KEY_A, KEY_B, run
+from api import create_app
+from service import Node
+from tests.conftest import KEY_A, KEY_B, node_settings, run
 
 StreamSocket = websockets.ClientConnection
 
@@ -161,3 +165,26 @@ async def test_bad_messages_get_error_events_and_the_socket_stays_usable(server_
         assert "execution_id is required" in json.loads(await ws.recv())["error"]
         await ws.send(json.dumps({"type": "input", "execution_id": "exec_nope", "data": "x"}))
         assert "not running" in json.loads(await ws.recv())["error"]
+
+
+async def test_shutdown_stops_running_executions_and_tells_subscribers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, require_docker: None
+) -> None:
+    monkeypatch.setattr("service.executions.SHUTDOWN_GRACE_S", 0.5)
+    application = create_app(node_settings(tmp_path, pool_sizes={"python": 1}))
+    started_at = time.monotonic()
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
+        node: Node = application.state.node
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://node", headers={"X-API-Key": KEY_A}
+        ) as http:
+            execution_id = await start(http, "import time\nprint('long', flush=True)\ntime.sleep(100)",
+                                       resources={"timeout_ms": 120_000})  # fmt: skip
+        tenant_id = (await node.api_keys.authenticate(KEY_A)).tenant_id
+        events = node.executions.events(tenant_id, execution_id)
+        first = await anext(events)
+        assert first["type"] in ("progress", "output")
+        started_at = time.monotonic()
+    assert time.monotonic() - started_at < 40  # not the 120 s time limit
+    remaining = [event async for event in events]
+    assert remaining[-1]["type"] == "error" and "shut down" in remaining[-1]["error"]
