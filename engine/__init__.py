@@ -5,6 +5,7 @@ Knows nothing about HTTP or chains.
 
 from engine.errors import (
     CapacityExceeded,
+    CheckpointFailed,
     DockerAPIError,
     DockerNotFound,
     DockerUnavailable,
@@ -22,6 +23,7 @@ __all__ = [
     "LANGUAGES",
     "RUNTIMES",
     "CapacityExceeded",
+    "CheckpointFailed",
     "DockerAPIError",
     "DockerNotFound",
     "DockerUnavailable",

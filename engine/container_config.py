@@ -76,3 +76,44 @@ def sandbox_config(
             "AutoRemove": False,
         },
     }
+
+
+CHECKPOINTABLE_LABEL = "org.faas.checkpointable"
+ROOT_USER = "0:0"
+
+
+def checkpointable_config(
+    *,
+    image: str,
+    runtime: LanguageRuntime,
+    resources: Resources,
+    policy: SandboxPolicy,
+    agent_dir: str,
+    node_id: str,
+    command: list[str] | None = None,
+) -> dict[str, Any]:
+    """Container-create body for a sandbox that CRIU can checkpoint, restore and fork.
+
+    The same hardening as :func:`sandbox_config` except the user: CRIU cannot restore a
+    process tree that runs as ``1000:1000`` (it fails setting the rlimits as that user), so
+    these sandboxes run as root *inside* the container with every capability dropped and
+    ``no-new-privileges`` — root without capabilities cannot bypass file permissions, mount,
+    trace or raise limits. The workspace tmpfs is therefore owned by root. CRIU saves tmpfs
+    contents into the checkpoint itself, so ``/workspace`` and ``/tmp`` travel with it.
+
+    Args:
+        command: the container's PID 1 instead of the agent (e.g. a long-lived interpreter).
+    """
+    body = sandbox_config(
+        image=image, runtime=runtime, resources=resources, policy=policy, agent_dir=agent_dir, node_id=node_id
+    )
+    host = body["HostConfig"]
+    body["User"] = ROOT_USER
+    body["Labels"][CHECKPOINTABLE_LABEL] = "1"
+    if command is not None:
+        body["Cmd"] = list(command)
+    host["Tmpfs"] = {
+        WORKSPACE: f"rw,exec,nosuid,nodev,size={policy.workspace_mb}m,mode=0755",
+        "/tmp": f"rw,exec,nosuid,nodev,size={policy.tmp_mb}m,mode=1777",
+    }
+    return body

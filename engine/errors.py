@@ -7,7 +7,8 @@ EngineError
 ├── ImageMissing           a language's runtime image is not built
 ├── CapacityExceeded       the node cannot take more work right now
 ├── SandboxFailure         a sandbox broke (agent died, protocol error)
-└── UnsupportedLanguage    no runtime is configured for the language
+├── UnsupportedLanguage    no runtime is configured for the language
+└── CheckpointFailed       CRIU or Docker could not checkpoint or restore a sandbox
 """
 
 
@@ -46,3 +47,7 @@ class SandboxFailure(EngineError):
 
 class UnsupportedLanguage(EngineError):
     pass
+
+
+class CheckpointFailed(EngineError):
+    """Checkpointing a running sandbox, or restoring (forking) one from a checkpoint, failed."""

@@ -12,9 +12,15 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 
 from api import create_app
 from service import Node, Settings
+
+# In CI, property tests draw the same examples every run: a failure is then a regression, never a lottery.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 KEY_A = "test-key-tenant-a"
 KEY_B = "test-key-tenant-b"

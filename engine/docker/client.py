@@ -108,3 +108,41 @@ class DockerClient:
             return await open_attach_stream(self.socket_path, f"{self._prefix}/containers/{container_id}/attach")
         except (OSError, asyncio.IncompleteReadError) as exc:
             raise DockerUnavailable(f"cannot attach to container {container_id[:12]}: {exc}") from exc
+
+    async def info(self) -> JSON:
+        """The daemon's system information (``DockerRootDir``, ``ExperimentalBuild``, ...)."""
+        response = await self._request("GET", "/info")
+        result: JSON = response.json()
+        return result
+
+    async def create_checkpoint(self, container_id: str, name: str, *, leave_running: bool) -> None:
+        """Dump a running container's processes with CRIU (needs an experimental daemon).
+
+        The checkpoint lands in ``<DockerRootDir>/containers/<id>/checkpoints/<name>``.
+        """
+        body = {"CheckpointID": name, "Exit": not leave_running}
+        await self._request("POST", f"/containers/{container_id}/checkpoints", body=body)
+
+    async def list_checkpoints(self, container_id: str) -> list[str]:
+        response = await self._request("GET", f"/containers/{container_id}/checkpoints")
+        return [str(entry["Name"]) for entry in response.json() or []]
+
+    async def delete_checkpoint(self, container_id: str, name: str) -> None:
+        await self._request("DELETE", f"/containers/{container_id}/checkpoints/{quote(name, safe='')}")
+
+    async def start_from_checkpoint(self, container_id: str, name: str) -> None:
+        """Start a created (or stopped) container by restoring checkpoint ``name`` from its own folder."""
+        await self._request("POST", f"/containers/{container_id}/start", params={"checkpoint": name})
+
+    async def commit_container(
+        self, container_id: str, *, repo: str, tag: str, comment: str = "", pause: bool = True
+    ) -> str:
+        """Save a container's filesystem layer as image ``repo:tag``; returns the image id."""
+        params = {"container": container_id, "repo": repo, "tag": tag, "comment": comment, "pause": int(pause)}
+        response = await self._request("POST", "/commit", params=params)
+        image_id: str = response.json()["Id"]
+        return image_id
+
+    async def remove_image(self, reference: str, *, force: bool = False) -> None:
+        params = {"force": "1"} if force else None
+        await self._request("DELETE", f"/images/{quote(reference, safe='')}", params=params)

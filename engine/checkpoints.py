@@ -1,0 +1,234 @@
+"""Checkpoints of running sandboxes (CRIU through Docker) and forks restored from them.
+
+A checkpoint is the memory and process state of a container, dumped by CRIU into
+``<DockerRootDir>/containers/<id>/checkpoints/<name>``. Checkpointable sandboxes
+(:func:`engine.container_config.checkpointable_config`) have a read-only root and keep
+everything they write on tmpfs (``/workspace``, ``/tmp``), whose contents CRIU saves in
+the checkpoint too; their container layer never changes, so a checkpoint alone is a
+full snapshot and a fork needs no ``docker commit``. A sandbox with a writable root
+would also need its layer committed (:meth:`DockerClient.commit_container`) and the
+fork created from that image.
+
+A fork is a new container created from the same config whose start restores the
+checkpoint: Docker only restores from the container's own folder (it refuses a custom
+checkpoint dir), so the checkpoint is copied there first. Each fork gets its own copy,
+so forks of one checkpoint are independent of each other and of the original.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.docker import DockerClient
+from engine.errors import CheckpointFailed, DockerAPIError, DockerNotFound, EngineError
+
+log = logging.getLogger(__name__)
+
+NAME_PREFIX = "ckpt_"
+_CRIU_LOG = re.compile(r"(?:path=|log file:)\s*(\S+\.log)")
+_CRIU_ERROR = re.compile(r"Error \([^)]*\):\s*(.*)")
+MAX_CRIU_ERRORS = 3
+REMOUNT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A CRIU dump of one container's processes, stored in that container's folder."""
+
+    name: str
+    container_id: str
+    path: Path
+    size_bytes: int
+    created_at: datetime
+
+
+def new_checkpoint_name() -> str:
+    return NAME_PREFIX + uuid.uuid4().hex[:16]
+
+
+def checkpoint_path(docker_root: str, container_id: str, name: str) -> Path:
+    """Where the daemon keeps checkpoint ``name`` of a container (and where it restores from)."""
+    return Path(docker_root) / "containers" / container_id / "checkpoints" / name
+
+
+def criu_errors(log_text: str) -> list[str]:
+    """The first distinct ``Error (...)`` lines of a CRIU log, without their prefixes."""
+    found: list[str] = []
+    for match in _CRIU_ERROR.finditer(log_text):
+        message = match.group(1).strip()
+        if message and message not in found:
+            found.append(message)
+    return found[:MAX_CRIU_ERRORS]
+
+
+def failure_reason(message: str) -> str:
+    """The useful part of a daemon's checkpoint/restore error: CRIU's own errors when its log is readable."""
+    text = " ".join(message.split()).removesuffix(": unknown")
+    match = _CRIU_LOG.search(text)
+    if match is None:
+        return text
+    try:
+        errors = criu_errors(Path(match.group(1)).read_text(errors="replace"))
+    except OSError:
+        return text
+    if not errors:
+        return text
+    return f"CRIU: {'; '.join(errors)} (log: {match.group(1)})"
+
+
+async def checkpoint(docker: DockerClient, container_id: str, *, leave_running: bool = True) -> Checkpoint:
+    """Dump a running container's processes and tmpfs contents.
+
+    Args:
+        leave_running: keep the container running afterwards (else CRIU stops it).
+
+    Raises:
+        CheckpointFailed: the container does not exist, is not running, or CRIU failed.
+    """
+    name = new_checkpoint_name()
+    try:
+        await docker.create_checkpoint(container_id, name, leave_running=leave_running)
+    except DockerAPIError as exc:
+        await _delete_quietly(docker, container_id, name)
+        raise CheckpointFailed(
+            f"cannot checkpoint container {container_id[:12]}: {failure_reason(exc.message)}"
+        ) from exc
+    path = checkpoint_path((await docker.info())["DockerRootDir"], container_id, name)
+    return Checkpoint(
+        name=name,
+        container_id=container_id,
+        path=path,
+        size_bytes=await asyncio.to_thread(_tree_size, path),
+        created_at=datetime.now(UTC),
+    )
+
+
+async def stage_fork(
+    docker: DockerClient, checkpoint: Checkpoint, *, config: dict[str, Any], name: str | None = None
+) -> str:
+    """Create a container from ``config`` with a copy of the checkpoint in its folder, not started.
+
+    Lets a caller attach to the fork before :func:`start_fork` restores it.
+    """
+    container_id = await docker.create_container(config, name=name)
+    try:
+        target = checkpoint_path((await docker.info())["DockerRootDir"], container_id, checkpoint.name)
+        await asyncio.to_thread(shutil.copytree, checkpoint.path, target, symlinks=True)
+    except BaseException as exc:  # also on cancellation: never leak the new container
+        await _remove_quietly(docker, container_id)
+        if isinstance(exc, OSError):
+            raise CheckpointFailed(f"cannot copy checkpoint {checkpoint.name} into a new container: {exc}") from exc
+        raise
+    return container_id
+
+
+async def start_fork(docker: DockerClient, container_id: str, checkpoint: Checkpoint) -> None:
+    """Restore a staged fork; on failure the fork is removed."""
+    try:
+        await docker.start_from_checkpoint(container_id, checkpoint.name)
+    except BaseException as exc:
+        # Read CRIU's log before removing the fork: it lives in the fork's runtime folder.
+        reason = failure_reason(exc.message) if isinstance(exc, DockerAPIError) else ""
+        await _remove_quietly(docker, container_id)
+        if isinstance(exc, DockerAPIError):
+            raise CheckpointFailed(
+                f"cannot restore checkpoint {checkpoint.name} into container {container_id[:12]}: {reason}"
+            ) from exc
+        raise
+    try:
+        await _enforce_read_only_root(docker, container_id)
+    except BaseException:
+        await _remove_quietly(docker, container_id)
+        raise
+    # The restored processes no longer need the copy; the original checkpoint stays.
+    await _delete_quietly(docker, container_id, checkpoint.name)
+
+
+async def _enforce_read_only_root(docker: DockerClient, container_id: str) -> None:
+    """Make a restored container's root read-only again, as its config asks.
+
+    runc makes the root read-only at the end of a normal start, a step a CRIU restore
+    skips: restored containers come back with a writable root (measured with runc
+    1.1 and CRIU 4.1.1). Remounting it from the host closes that within milliseconds;
+    the kernel refuses (EBUSY) while a file on it is open for writing, and then the
+    fork is removed rather than left writable.
+    """
+    state = await docker.inspect_container(container_id)
+    if not state["HostConfig"].get("ReadonlyRootfs"):
+        return
+    pid = str(state["State"]["Pid"])
+    process = await asyncio.create_subprocess_exec(
+        "nsenter",
+        "--target",
+        pid,
+        "--mount",
+        "mount",
+        "-o",
+        "remount,bind,ro",
+        "/",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(REMOUNT_TIMEOUT_S):
+            _, stderr = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise CheckpointFailed(f"fork {container_id[:12]}: making its root read-only timed out") from None
+    if process.returncode != 0:
+        raise CheckpointFailed(
+            f"fork {container_id[:12]}: cannot make its root read-only: {stderr.decode(errors='replace').strip()}"
+        )
+
+
+async def fork(docker: DockerClient, checkpoint: Checkpoint, *, config: dict[str, Any], name: str | None = None) -> str:
+    """A new running container continuing from ``checkpoint``; returns its id.
+
+    ``config`` must describe the same sandbox as the checkpointed one (image, command,
+    mounts, tmpfs): CRIU restores processes into it, not a different machine.
+
+    Raises:
+        CheckpointFailed: the checkpoint could not be copied or restored (the new container is removed).
+    """
+    container_id = await stage_fork(docker, checkpoint, config=config, name=name)
+    await start_fork(docker, container_id, checkpoint)
+    return container_id
+
+
+async def discard(docker: DockerClient, checkpoint: Checkpoint) -> None:
+    """Delete a checkpoint; a no-op when it, or its container, is already gone."""
+    try:
+        await docker.delete_checkpoint(checkpoint.container_id, checkpoint.name)
+    except DockerNotFound:
+        return
+    except DockerAPIError as exc:
+        if "does not exist" in exc.message:  # the daemon answers 500, not 404, for a missing checkpoint
+            return
+        raise CheckpointFailed(f"cannot delete checkpoint {checkpoint.name}: {exc.message}") from exc
+
+
+def _tree_size(path: Path) -> int:
+    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file() and not entry.is_symlink())
+
+
+async def _delete_quietly(docker: DockerClient, container_id: str, name: str) -> None:
+    try:
+        await docker.delete_checkpoint(container_id, name)
+    except EngineError as exc:
+        log.debug("delete checkpoint %s of %s: %s", name, container_id[:12], exc)
+
+
+async def _remove_quietly(docker: DockerClient, container_id: str) -> None:
+    try:
+        await docker.remove_container(container_id)
+    except EngineError as exc:
+        log.warning("could not remove fork %s: %s", container_id[:12], exc)
