@@ -133,6 +133,6 @@ def list_keys(
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (see `faas keys list`)")], data_dir: DataDir = None
 ) -> None:
-    """Revoke a key: every API process refuses it from its next request."""
+    """Revoke a key: the API refuses it within one second on every node."""
     _with_keys(data_dir, lambda keys: keys.revoke(key_id))
     typer.echo(f"revoked {key_id}")

@@ -181,7 +181,7 @@ class ApiKeyService:
         ]
 
     async def revoke(self, key_id: str) -> None:
-        """Revoke a key for good (idempotent); every API process refuses it from its next request.
+        """Revoke a key for good (idempotent); every API process refuses it within one second.
 
         Raises:
             NotFound: no key has this id.
