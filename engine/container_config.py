@@ -116,4 +116,7 @@ def checkpointable_config(
         WORKSPACE: f"rw,exec,nosuid,nodev,size={policy.workspace_mb}m,mode=0755",
         "/tmp": f"rw,exec,nosuid,nodev,size={policy.tmp_mb}m,mode=1777",
     }
+    # A restored container would otherwise see the host's whole cgroup tree under /sys/fs/cgroup
+    # (other containers' ids and limits); in its own cgroup namespace it sees only its own cgroup.
+    host["CgroupnsMode"] = "private"
     return body

@@ -315,6 +315,13 @@ async def test_forks_keep_the_sandbox_hardening(harness: Harness) -> None:
     assert host_cgroup_value(pid, "pids", "pids.max") == "64"
     assert int(host_cgroup_value(pid, "memory", "memory.limit_in_bytes")) == 128 << 20
     assert "Read-only file system" in (await fork.run("open('/sys/fs/cgroup/pids/pids.max', 'w').write('9')"))[0]
+    # ... and from inside: the fork sees its own cgroup, not the host's tree (private cgroup namespace).
+    inside = await fork.run(
+        "print(open('/sys/fs/cgroup/memory/memory.limit_in_bytes').read().strip());"
+        "print([l for l in open('/proc/self/cgroup').read().splitlines() if ':memory:' in l][0])"
+    )
+    assert inside[0] == str(128 << 20)
+    assert inside[1].endswith(":memory:/")  # its own cgroup is the root of what it can see
     refused = await fork.run("socket.create_connection(('1.1.1.1', 53), timeout=2)")
     assert refused and "Network is unreachable" in refused[0]
     # runc leaves a restored root writable; fork() makes it read-only again.
