@@ -18,6 +18,7 @@ from engine.executor import EngineConfig, Executor
 from engine.interaction import Interaction, ProgramNotRunning
 from engine.languages import LANGUAGES, RUNTIMES, LanguageRuntime
 from engine.models import Outcome, Program, Resources, SandboxPolicy, Usage
+from engine.sessions import InterpreterSession, SessionDead, SessionResult
 
 __all__ = [
     "LANGUAGES",
@@ -32,6 +33,7 @@ __all__ = [
     "Executor",
     "ImageMissing",
     "Interaction",
+    "InterpreterSession",
     "LanguageRuntime",
     "Outcome",
     "Program",
@@ -39,6 +41,8 @@ __all__ = [
     "Resources",
     "SandboxFailure",
     "SandboxPolicy",
+    "SessionDead",
+    "SessionResult",
     "UnsupportedLanguage",
     "Usage",
 ]

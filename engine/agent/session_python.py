@@ -1,0 +1,278 @@
+"""Python session runner: one long-lived interpreter whose namespace persists across requests.
+
+PID 1 of a persistent (checkpointable) sandbox, under the image's own Python (stdlib only).
+It announces ``ready``, then serves requests from stdin one at a time:
+
+  {"type": "exec", "id": N, "code": str, "timeout_ms": int | null, "output_limit": int}
+      -> {"type": "output", "id": N, "phase": "run", "stream": ..., "data": b64} ...
+         {"type": "truncated", "id": N, "phase": "run", "stream": ...}   (cap reached)
+         {"type": "exit", "id": N, "phase": "run", "exit_code": int, "truncated": bool, "timed_out": bool}
+  {"type": "ping", "id": N} -> {"type": "pong", "id": N}
+
+Each cell runs in one shared ``__main__`` namespace; a final expression is echoed as the
+REPL does (``sys.displayhook``). File descriptors 1 and 2 point at fresh pipes for the
+duration of each request, so ``print``, C extensions and child processes that inherit
+stdout are all captured per request; frames travel on a private copy of the original
+stdout, and fd 0 is ``/dev/null`` so nothing the user runs can read the requests.
+
+A timeout raises ``KeyboardInterrupt`` in the cell (SIGINT to the main thread) and the
+session lives on; code that ignores it is the host's to kill.
+"""
+
+import ast
+import builtins
+import linecache
+import os
+import signal
+import sys
+import threading
+import traceback
+import types
+from typing import Any
+
+from protocol import (  # type: ignore[import-not-found]  # lies beside this script in the sandbox
+    MAX_FRAME_BYTES,
+    b64encode,
+    decode_frame,
+    encode_frame,
+)
+
+READ_CHUNK = 64 * 1024
+DEFAULT_OUTPUT_LIMIT = 1024 * 1024
+PIPE_DRAIN_GRACE_S = 0.2
+"""How long a run waits for a background process that still holds its stdout before ending."""
+
+Frame = dict[str, Any]
+
+
+class FrameWriter:
+    """Writes whole frames onto the private copy of the original stdout, from any thread."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, frame: Frame) -> None:
+        view = memoryview(encode_frame(frame))
+        with self._lock:
+            while view:
+                view = view[os.write(self._fd, view) :]
+
+
+class OutputPump(threading.Thread):
+    """Forwards one request's pipe as output frames up to a byte limit; drains and drops the rest."""
+
+    def __init__(self, writer: FrameWriter, fd: int, stream: str, request_id: Any, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.writer, self.fd, self.stream, self.request_id, self.limit = writer, fd, stream, request_id, limit
+        self.forwarded = 0
+        self.truncated = False
+        self.detached = False  # the run has ended: whatever still arrives is dropped
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, READ_CHUNK):
+                if not self.detached:
+                    self._forward(chunk)
+        finally:
+            os.close(self.fd)
+
+    def _forward(self, chunk: bytes) -> None:
+        room = self.limit - self.forwarded
+        if len(chunk) > room:
+            chunk = chunk[: max(room, 0)]
+            if not self.truncated:
+                self.truncated = True
+                self._send({"type": "truncated", "stream": self.stream})
+        if chunk:
+            self.forwarded += len(chunk)
+            self._send({"type": "output", "stream": self.stream, "data": b64encode(chunk)})
+
+    def _send(self, frame: Frame) -> None:
+        self.writer.send({**frame, "id": self.request_id, "phase": "run"})
+
+
+class Interrupter:
+    """Turns SIGINT into KeyboardInterrupt only while a cell runs, never inside the runner itself."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def handle(self, signum: int, frame: types.FrameType | None) -> None:
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+
+    def arm(self, timeout_ms: int | None) -> None:
+        signal.signal(signal.SIGINT, self.handle)  # an earlier cell may have replaced it
+        self.fired = False
+        self.armed = True
+        if timeout_ms is not None:
+            self._timer = threading.Timer(timeout_ms / 1000, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def disarm(self) -> None:
+        self.armed = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        if self.armed:
+            self.fired = True
+            # To the main thread itself: a blocking call there (sleep, read) returns with EINTR.
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+
+def compile_cell(code: str, filename: str) -> list[types.CodeType]:
+    """The cell's code objects: its body, then its last statement in "single" mode if it is an expression."""
+    tree = ast.parse(code, filename, "exec")
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr):
+        return [compile(tree, filename, "exec")]
+    body = ast.Module(body=tree.body[:-1], type_ignores=[])
+    return [compile(body, filename, "exec"), compile(ast.Interactive(body=[last]), filename, "single")]
+
+
+def print_user_traceback(exc: BaseException) -> None:
+    """The traceback from the first frame of a cell on, without the runner's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<cell "):
+        tb = tb.tb_next
+    report = traceback.TracebackException(type(exc), exc, tb)
+    # The interrupt handler's own frame (the last one after a timeout) is the runner's, not the user's.
+    report.stack = traceback.StackSummary.from_list([f for f in report.stack if f.filename != __file__])
+    sys.stderr.write("".join(report.format()))
+
+
+def run_cell(
+    code: str, filename: str, namespace: dict[str, Any], interrupter: Interrupter, timeout_ms: int | None
+) -> int:
+    """Run one cell in the shared namespace; its exit code (1 after an uncaught exception)."""
+    # Registered so tracebacks show the lines of this cell, now and when its functions fail later.
+    linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
+    try:
+        interrupter.arm(timeout_ms)
+        try:
+            for compiled in compile_cell(code, filename):
+                exec(compiled, namespace)  # noqa: S102 -- running the user's code is the point
+        finally:
+            interrupter.disarm()
+    except SystemExit as exc:
+        return exit_status(exc.code)
+    except BaseException as exc:  # noqa: BLE001 -- any failure of the cell is reported, the session lives on
+        print_user_traceback(exc)
+        return 1
+    return 0
+
+
+def exit_status(code: object) -> int:
+    """What ``sys.exit(code)`` would make the process exit with."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    sys.stderr.write(f"{code}\n")
+    return 1
+
+
+class Session:
+    """The interpreter's state between requests: namespace, channel, cell counter."""
+
+    def __init__(self, writer: FrameWriter) -> None:
+        self.writer = writer
+        self.interrupter = Interrupter()
+        self.cells = 0
+        main = types.ModuleType("__main__")  # pickle and friends find cell-defined names here
+        main.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = main
+        self.namespace: dict[str, Any] = main.__dict__
+        self.null = os.open(os.devnull, os.O_RDWR)
+
+    def serve_exec(self, request: Frame) -> None:
+        self.cells += 1
+        request_id = request.get("id")
+        limit = int(request.get("output_limit") or DEFAULT_OUTPUT_LIMIT)
+        timeout = request.get("timeout_ms")
+        pumps = [self._redirect(fd, stream, request_id, limit) for fd, stream in ((1, "stdout"), (2, "stderr"))]
+        try:
+            code = run_cell(
+                str(request["code"]),
+                f"<cell {self.cells}>",
+                self.namespace,
+                self.interrupter,
+                None if timeout is None else int(timeout),
+            )
+        finally:
+            self._restore(pumps)
+        self.writer.send(
+            {
+                "type": "exit",
+                "id": request_id,
+                "phase": "run",
+                "exit_code": code,
+                "truncated": any(pump.truncated for pump in pumps),
+                "timed_out": self.interrupter.fired,
+            }
+        )
+
+    def _redirect(self, fd: int, stream: str, request_id: Any, limit: int) -> OutputPump:
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        pump = OutputPump(self.writer, read_end, stream, request_id, limit)
+        pump.start()
+        return pump
+
+    def _restore(self, pumps: list[OutputPump]) -> None:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                if stream is not None:
+                    stream.flush()
+            except (OSError, ValueError):
+                pass  # a stream the cell closed or broke has nothing left to flush
+        os.dup2(self.null, 1)  # our write ends close: the pumps see end of file...
+        os.dup2(self.null, 2)
+        for pump in pumps:
+            pump.join(PIPE_DRAIN_GRACE_S)  # ...unless a background process still holds them
+            pump.detached = True
+
+
+def take_channel() -> tuple[int, int]:
+    """Private copies of stdin and stdout for frames; fds 0 and 1 are left pointing at /dev/null."""
+    requests, frames = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
+    return requests, frames
+
+
+def main() -> int:
+    requests_fd, frames_fd = take_channel()
+    writer = FrameWriter(frames_fd)
+    session = Session(writer)
+    del sys.modules["protocol"]  # the user's own `import protocol` must not find ours
+    sys.path[0] = ""  # as in the REPL: the working directory comes first
+    requests = os.fdopen(requests_fd, "rb")
+    writer.send({"type": "ready"})
+    while line := requests.readline(MAX_FRAME_BYTES):
+        try:
+            request = decode_frame(line)
+        except ValueError as exc:
+            writer.send({"type": "fatal", "message": f"malformed request: {exc}"})
+            continue
+        if request["type"] == "exec":
+            session.serve_exec(request)
+        elif request["type"] == "ping":
+            writer.send({"type": "pong", "id": request.get("id")})
+        else:
+            writer.send({"type": "fatal", "id": request.get("id"), "message": f"unknown request {request['type']!r}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
