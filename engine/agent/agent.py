@@ -26,56 +26,11 @@ from protocol import (  # type: ignore[import-not-found]  # lies beside this scr
     b64decode,
     b64encode,
     decode_frame,
-    encode_frame,
 )
+from streams import FrameWriter, OutputPump  # type: ignore[import-not-found]  # beside this script
 
-READ_CHUNK = 64 * 1024
 PIPE_DRAIN_GRACE_S = 0.2
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
-
-
-class FrameWriter:
-    """Serialises frames onto the agent's stdout from several threads."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._lock = threading.Lock()
-
-    def send(self, frame: Frame) -> None:
-        data = encode_frame(frame)
-        with self._lock:
-            self._stream.write(data)
-            self._stream.flush()
-
-
-class OutputPump(threading.Thread):
-    """Forwards one pipe as output frames, up to a byte limit, draining the rest."""
-
-    def __init__(self, writer: FrameWriter, fd: int, stream: str, phase: str, limit: int) -> None:
-        super().__init__(daemon=True)
-        self.writer, self.fd, self.stream, self.phase, self.limit = writer, fd, stream, phase, limit
-        self.forwarded = 0
-        self.truncated = False
-
-    def run(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, READ_CHUNK)
-            except OSError:
-                break
-            if not chunk:
-                break
-            room = self.limit - self.forwarded
-            if len(chunk) > room:
-                chunk = chunk[: max(room, 0)]
-                if not self.truncated:
-                    self.truncated = True
-                    self.writer.send({"type": "truncated", "phase": self.phase, "stream": self.stream})
-            if chunk:
-                self.forwarded += len(chunk)
-                self.writer.send(
-                    {"type": "output", "phase": self.phase, "stream": self.stream, "data": b64encode(chunk)}
-                )
 
 
 class StdinFeeder:
@@ -224,12 +179,12 @@ def run_phase(
         writer.send({"type": "output", "phase": phase, "stream": "stderr", "data": b64encode(message)})
         return 127, False
     if terminal is not None:
-        pumps = [OutputPump(writer, terminal.controller, "stdout", phase, limit)]
+        pumps = [OutputPump(writer, terminal.controller, "stdout", limit, {"phase": phase})]
     else:
         assert process.stdout is not None and process.stderr is not None
         pumps = [
-            OutputPump(writer, process.stdout.fileno(), "stdout", phase, limit),
-            OutputPump(writer, process.stderr.fileno(), "stderr", phase, limit),
+            OutputPump(writer, process.stdout.fileno(), "stdout", limit, {"phase": phase}),
+            OutputPump(writer, process.stderr.fileno(), "stderr", limit, {"phase": phase}),
         ]
     for pump in pumps:
         pump.start()
@@ -333,7 +288,7 @@ def seed_directories() -> None:
 
 
 def main() -> int:
-    writer = FrameWriter(sys.stdout.buffer)
+    writer = FrameWriter(sys.stdout.fileno())
     reader: IO[bytes] = sys.stdin.buffer
     try:
         seed_directories()

@@ -32,64 +32,15 @@ from typing import Any
 
 from protocol import (  # type: ignore[import-not-found]  # lies beside this script in the sandbox
     MAX_FRAME_BYTES,
-    b64encode,
     decode_frame,
-    encode_frame,
 )
+from streams import FrameWriter, OutputPump  # type: ignore[import-not-found]  # beside this script
 
-READ_CHUNK = 64 * 1024
 DEFAULT_OUTPUT_LIMIT = 1024 * 1024
 PIPE_DRAIN_GRACE_S = 0.2
 """How long a run waits for a background process that still holds its stdout before ending."""
 
 Frame = dict[str, Any]
-
-
-class FrameWriter:
-    """Writes whole frames onto the private copy of the original stdout, from any thread."""
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        self._lock = threading.Lock()
-
-    def send(self, frame: Frame) -> None:
-        view = memoryview(encode_frame(frame))
-        with self._lock:
-            while view:
-                view = view[os.write(self._fd, view) :]
-
-
-class OutputPump(threading.Thread):
-    """Forwards one request's pipe as output frames up to a byte limit; drains and drops the rest."""
-
-    def __init__(self, writer: FrameWriter, fd: int, stream: str, request_id: Any, limit: int) -> None:
-        super().__init__(daemon=True)
-        self.writer, self.fd, self.stream, self.request_id, self.limit = writer, fd, stream, request_id, limit
-        self.forwarded = 0
-        self.truncated = False
-        self.detached = False  # the run has ended: whatever still arrives is dropped
-
-    def run(self) -> None:
-        try:
-            while chunk := os.read(self.fd, READ_CHUNK):
-                if not self.detached:
-                    self._forward(chunk)
-        finally:
-            os.close(self.fd)
-
-    def _forward(self, chunk: bytes) -> None:
-        room = self.limit - self.forwarded
-        if len(chunk) > room:
-            chunk = chunk[: max(room, 0)]
-            if not self.truncated:
-                self.truncated = True
-                self._send({"type": "truncated", "stream": self.stream})
-        if chunk:
-            self.forwarded += len(chunk)
-            self._send({"type": "output", "stream": self.stream, "data": b64encode(chunk)})
-
-    def _send(self, frame: Frame) -> None:
-        self.writer.send({**frame, "id": self.request_id, "phase": "run"})
 
 
 class Interrupter:
@@ -223,7 +174,7 @@ class Session:
         read_end, write_end = os.pipe()
         os.dup2(write_end, fd)
         os.close(write_end)
-        pump = OutputPump(self.writer, read_end, stream, request_id, limit)
+        pump = OutputPump(self.writer, read_end, stream, limit, {"id": request_id, "phase": "run"}, owns_fd=True)
         pump.start()
         return pump
 
@@ -255,7 +206,8 @@ def main() -> int:
     requests_fd, frames_fd = take_channel()
     writer = FrameWriter(frames_fd)
     session = Session(writer)
-    del sys.modules["protocol"]  # the user's own `import protocol` must not find ours
+    for ours in ("protocol", "streams"):  # the user's own `import protocol` must not find ours
+        del sys.modules[ours]
     sys.path[0] = ""  # as in the REPL: the working directory comes first
     requests = os.fdopen(requests_fd, "rb")
     writer.send({"type": "ready"})
