@@ -37,17 +37,8 @@ ERROR_TABLE: dict[type[ServiceError], tuple[int, str]] = {
     RateLimitExceeded: (429, "RATE_LIMIT_EXCEEDED"),
 }
 
-HTTP_STATUS_CODES = {
-    400: "INVALID_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    408: "EXECUTION_TIMEOUT",
-    413: "INVALID_REQUEST",
-    429: "RATE_LIMIT_EXCEEDED",
-    402: "PAYMENT_REQUIRED",
-    507: "INSUFFICIENT_RESOURCES",
-}
+HTTP_STATUS_CODES = {status: code for status, code in ERROR_TABLE.values()}
+"""For framework errors that carry only a status."""
 
 
 def envelope(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
@@ -57,6 +48,15 @@ def envelope(status: int, code: str, message: str, details: dict[str, Any] | Non
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
+
+
+def body_too_large(received: int, limit: int) -> JSONResponse:
+    return envelope(
+        400,
+        "INVALID_REQUEST",
+        f"request body of {received}+ bytes is larger than the {limit} allowed",
+        {"max_bytes": limit},
+    )
 
 
 def _request_id(request: Request) -> str:
@@ -99,13 +99,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     too_large = getattr(request.state, "body_too_large", None)
     if too_large is not None:
-        limit = request.app.state.node.settings.max_request_bytes
-        return envelope(
-            400,
-            "INVALID_REQUEST",
-            f"request body of {too_large}+ bytes is larger than the {limit} allowed",
-            {"max_bytes": limit},
-        )
+        return body_too_large(too_large, request.app.state.node.settings.max_request_bytes)
     if exc.status_code == 404:
         return envelope(404, "NOT_FOUND", "no such endpoint; see /docs for the API")
     if exc.status_code == 405:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import body_too_large
 
 
 class BodyTooLarge(Exception):
@@ -45,7 +46,7 @@ class RequestContext:
 
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
-            await self._too_large(int(length), send_with_id)
+            await body_too_large(int(length), self.max_bytes)(scope, receive, send_with_id)
             return
         received = 0
 
@@ -64,23 +65,4 @@ class RequestContext:
         try:
             await self.app(scope, receive_bounded, send_with_id)
         except BodyTooLarge as exc:
-            await self._too_large(exc.received, send_with_id)
-
-    async def _too_large(self, length: int, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": {
-                    "code": "INVALID_REQUEST",
-                    "message": f"request body of {length}+ bytes is larger than the {self.max_bytes} allowed",
-                    "details": {"max_bytes": self.max_bytes},
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 400,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+            await body_too_large(exc.received, self.max_bytes)(scope, receive, send_with_id)
