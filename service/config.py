@@ -58,8 +58,6 @@ class Settings(BaseSettings):
 
     price_per_cpu_second: float = 0.00002
     price_per_memory_gb_second: float = 0.0000025
-    price_per_gb_month_storage: float = 0.10
-    price_per_gb_network: float = 0.09
     default_credits: float = 100.0
     """Credits a tenant starts with (bootstrap keys, the generated first key, `faas keys create` without --credits)."""
 
