@@ -29,6 +29,7 @@ from typing import Any
 
 from engine.docker import DockerClient
 from engine.errors import CheckpointFailed, DockerAPIError, DockerNotFound, EngineError
+from engine.sandbox import remove_quietly
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ async def checkpoint(docker: DockerClient, container_id: str, *, leave_running: 
         raise CheckpointFailed(
             f"cannot checkpoint container {container_id[:12]}: {failure_reason(exc.message)}"
         ) from exc
-    path = checkpoint_path((await docker.info())["DockerRootDir"], container_id, name)
+    path = checkpoint_path(await docker.docker_root_dir(), container_id, name)
     return Checkpoint(
         name=name,
         container_id=container_id,
@@ -120,10 +121,10 @@ async def stage_fork(
     """
     container_id = await docker.create_container(config, name=name)
     try:
-        target = checkpoint_path((await docker.info())["DockerRootDir"], container_id, checkpoint.name)
+        target = checkpoint_path(await docker.docker_root_dir(), container_id, checkpoint.name)
         await asyncio.to_thread(shutil.copytree, checkpoint.path, target, symlinks=True)
     except BaseException as exc:  # also on cancellation: never leak the new container
-        await _remove_quietly(docker, container_id)
+        await remove_quietly(docker, container_id)
         if isinstance(exc, OSError):
             raise CheckpointFailed(f"cannot copy checkpoint {checkpoint.name} into a new container: {exc}") from exc
         raise
@@ -137,7 +138,7 @@ async def start_fork(docker: DockerClient, container_id: str, checkpoint: Checkp
     except BaseException as exc:
         # Read CRIU's log before removing the fork: it lives in the fork's runtime folder.
         reason = failure_reason(exc.message) if isinstance(exc, DockerAPIError) else ""
-        await _remove_quietly(docker, container_id)
+        await remove_quietly(docker, container_id)
         if isinstance(exc, DockerAPIError):
             raise CheckpointFailed(
                 f"cannot restore checkpoint {checkpoint.name} into container {container_id[:12]}: {reason}"
@@ -146,7 +147,7 @@ async def start_fork(docker: DockerClient, container_id: str, checkpoint: Checkp
     try:
         await _enforce_read_only_root(docker, container_id)
     except BaseException:
-        await _remove_quietly(docker, container_id)
+        await remove_quietly(docker, container_id)
         raise
     # The restored processes no longer need the copy; the original checkpoint stays.
     await _delete_quietly(docker, container_id, checkpoint.name)
@@ -225,10 +226,3 @@ async def _delete_quietly(docker: DockerClient, container_id: str, name: str) ->
         await docker.delete_checkpoint(container_id, name)
     except EngineError as exc:
         log.debug("delete checkpoint %s of %s: %s", name, container_id[:12], exc)
-
-
-async def _remove_quietly(docker: DockerClient, container_id: str) -> None:
-    try:
-        await docker.remove_container(container_id)
-    except EngineError as exc:
-        log.warning("could not remove fork %s: %s", container_id[:12], exc)

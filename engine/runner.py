@@ -81,7 +81,7 @@ async def run_program(
     run.restart_clock()
     await sandbox.channel.send(frame)
     if interaction is not None:
-        await interaction.bind(sandbox.channel)
+        await interaction.bind(sandbox.channel, usage=run.usage_so_far)
     try:
         exit_frame = await run.follow()
     except TimeoutError:
@@ -120,6 +120,9 @@ class _ProgramRun:
         self.before = sandbox.usage()
         self.started = time.monotonic()
         self.deadline = self.started
+
+    def usage_so_far(self) -> tuple[Usage, int]:
+        return _delta(self.before, self.sandbox.usage()), _elapsed_ms(self.started)
 
     def restart_clock(self) -> None:
         limit = self.policy.build_timeout_ms if self.phase == "build" else self.program.resources.timeout_ms

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from engine.agent_channel import AgentChannel
 from engine.cgroup import CgroupPaths, cgroup_of, read_usage
@@ -62,24 +64,8 @@ class Sandbox:
             image=image, runtime=runtime, resources=resources, policy=policy, agent_dir=agent_dir, node_id=node_id
         )
         name = f"faas-{runtime.name}-{uuid.uuid4().hex[:12]}"
-        container_id = await docker.create_container(config, name=name)
-        channel: AgentChannel | None = None
-        try:
-            channel = AgentChannel(await docker.attach(container_id), container_id[:12])
-            await docker.start_container(container_id)
-            pid = int((await docker.inspect_container(container_id))["State"]["Pid"])
-            sandbox = cls(docker, container_id, runtime, resources, channel, cgroup_of(pid))
-            frame = await asyncio.wait_for(channel.receive(), READY_TIMEOUT_S)
-            if frame["type"] != "ready":
-                raise SandboxFailure(f"sandbox {name} failed to start: {frame.get('message', frame['type'])}")
-            return sandbox
-        except BaseException as exc:  # also on cancellation: never leak a container or a connection
-            if channel is not None:
-                await channel.close()
-            await _remove_quietly(docker, container_id)
-            if isinstance(exc, OSError | asyncio.TimeoutError):
-                raise SandboxFailure(f"sandbox {name} did not become ready: {exc!r}") from exc
-            raise
+        started = await start_with_agent(docker, config, name=name)
+        return cls(docker, started.container_id, runtime, resources, started.channel, cgroup_of(started.pid))
 
     async def apply_resources(self, resources: Resources, policy: SandboxPolicy) -> None:
         """Resize a pooled sandbox to the execution's limits before it runs anything."""
@@ -104,11 +90,47 @@ class Sandbox:
             return
         self._destroyed = True
         await self.channel.close()
-        await _remove_quietly(self.docker, self.container_id)
+        await remove_quietly(self.docker, self.container_id)
 
 
-async def _remove_quietly(docker: DockerClient, container_id: str) -> None:
+@dataclass(frozen=True)
+class StartedContainer:
+    container_id: str
+    channel: AgentChannel
+    pid: int
+
+
+async def start_with_agent(docker: DockerClient, config: dict[str, Any], *, name: str) -> StartedContainer:
+    """Create, attach, start, and wait for the ``ready`` frame of the runner that is PID 1.
+
+    Shared by single-use sandboxes and interpreter sessions. On any failure, cancellation
+    included, the container and the connection are removed: nothing leaks.
+
+    Raises:
+        SandboxFailure: the container did not come up or its runner failed to start.
+    """
+    container_id = await docker.create_container(config, name=name)
+    channel: AgentChannel | None = None
+    try:
+        channel = AgentChannel(await docker.attach(container_id), container_id[:12])
+        await docker.start_container(container_id)
+        pid = int((await docker.inspect_container(container_id))["State"]["Pid"])
+        frame = await asyncio.wait_for(channel.receive(), READY_TIMEOUT_S)
+        if frame["type"] != "ready":
+            raise SandboxFailure(f"{name} failed to start: {frame.get('message', frame['type'])}")
+        return StartedContainer(container_id, channel, pid)
+    except BaseException as exc:  # also on cancellation: never leak a container or a connection
+        if channel is not None:
+            await channel.close()
+        await remove_quietly(docker, container_id)
+        if isinstance(exc, OSError | TimeoutError):
+            raise SandboxFailure(f"{name} did not become ready: {exc!r}") from exc
+        raise
+
+
+async def remove_quietly(docker: DockerClient, container_id: str) -> None:
+    """Remove a container we are done with; a failure is logged (the next start sweeps leftovers)."""
     try:
         await docker.remove_container(container_id)
     except EngineError as exc:
-        log.warning("could not remove sandbox %s: %s", container_id[:12], exc)
+        log.warning("could not remove container %s: %s", container_id[:12], exc)

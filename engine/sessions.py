@@ -41,7 +41,8 @@ from engine.errors import EngineError, SandboxFailure, UnsupportedLanguage
 from engine.executor import AGENT_DIR
 from engine.languages import AGENT_MOUNT, RUNTIMES, program_env
 from engine.models import Resources, SandboxPolicy
-from engine.runner import OutputListener
+from engine.runner import CappedOutput, OutputListener
+from engine.sandbox import remove_quietly, start_with_agent
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ SESSION_COMMANDS: dict[str, list[str]] = {
 }
 SESSION_LANGUAGES = tuple(SESSION_COMMANDS)
 SESSION_LABEL = "org.faas.session"
-READY_TIMEOUT_S = 60.0
 SYNC_TIMEOUT_S = 10.0
 INTERRUPT_GRACE_S = 2.0
 """How long past its deadline a run may take to report its interrupt before the session is killed."""
@@ -147,23 +147,8 @@ class InterpreterSession:
         config = session_config(
             language=language, image=image, resources=resources, policy=policy, node_id=node_id, agent_dir=agent_dir
         )
-        name = f"faas-session-{language}-{uuid.uuid4().hex[:12]}"
-        container_id = await docker.create_container(config, name=name)
-        channel: AgentChannel | None = None
-        try:
-            channel = AgentChannel(await docker.attach(container_id), container_id[:12])
-            await docker.start_container(container_id)
-            frame = await asyncio.wait_for(channel.receive(), READY_TIMEOUT_S)
-            if frame["type"] != "ready":
-                raise SandboxFailure(f"session {name} failed to start: {frame.get('message', frame['type'])}")
-            return cls(docker, container_id, language, channel)
-        except BaseException as exc:  # also on cancellation: never leak a container or a connection
-            if channel is not None:
-                await channel.close()
-            await _remove_quietly(docker, container_id)
-            if isinstance(exc, OSError | TimeoutError):
-                raise SandboxFailure(f"session {name} did not become ready: {exc!r}") from exc
-            raise
+        started = await start_with_agent(docker, config, name=f"faas-session-{language}-{uuid.uuid4().hex[:12]}")
+        return cls(docker, started.container_id, language, started.channel)
 
     @classmethod
     async def adopt(cls, docker: DockerClient, container_id: str, language: str) -> InterpreterSession:
@@ -218,10 +203,10 @@ class InterpreterSession:
         async with self._lock:
             if self._dead is not None:
                 raise SessionDead(f"session {self._container_id[:12]} is dead: {self._dead}")
-            collected = _Collected(output_limit, on_output)
+            output = CappedOutput(output_limit)
             started = time.monotonic()
             try:
-                exit_frame = await self._exchange(code, timeout_ms, output_limit, collected)
+                exit_frame = await self._exchange(code, timeout_ms, output, on_output)
             except TimeoutError:
                 await self._kill(f"a run ignored its interrupt {INTERRUPT_GRACE_S} s past its {timeout_ms} ms limit")
                 exit_frame = {"exit_code": None, "timed_out": True}
@@ -232,11 +217,19 @@ class InterpreterSession:
                 # The channel may stop mid-frame: it cannot be trusted for another run.
                 self._dead = "a run was cancelled"
                 raise
-            return collected.result(exit_frame, int((time.monotonic() - started) * 1000))
+            return session_result(output, exit_frame, int((time.monotonic() - started) * 1000))
 
-    async def _exchange(self, code: str, timeout_ms: int, limit: int, collected: _Collected) -> dict[str, Any]:
+    async def _exchange(
+        self, code: str, timeout_ms: int, output: CappedOutput, on_output: OutputListener | None
+    ) -> dict[str, Any]:
         request_id = next(self._ids)
-        request = {"type": "exec", "id": request_id, "code": code, "timeout_ms": timeout_ms, "output_limit": limit}
+        request = {
+            "type": "exec",
+            "id": request_id,
+            "code": code,
+            "timeout_ms": timeout_ms,
+            "output_limit": output.limit,
+        }
         await self._channel.send(request)
         async with asyncio.timeout(timeout_ms / 1000 + INTERRUPT_GRACE_S):
             while True:
@@ -246,9 +239,11 @@ class InterpreterSession:
                 if frame["type"] == "exit":
                     return frame
                 if frame["type"] == "truncated":
-                    collected.truncated = True
+                    output.truncated = True
                 elif frame["type"] == "output":
-                    await collected.add(str(frame["stream"]), str(frame["data"]))
+                    kept = output.add(str(frame["stream"]), b64decode(str(frame["data"])))
+                    if kept and on_output is not None:
+                        await on_output(str(frame["stream"]), kept)
 
     async def _kill(self, reason: str) -> None:
         self._dead = reason
@@ -263,45 +258,17 @@ class InterpreterSession:
         if self._dead is None:
             self._dead = "closed"
         await self._channel.close()
-        await _remove_quietly(self.docker, self._container_id)
+        await remove_quietly(self.docker, self._container_id)
 
 
-class _Collected:
-    """Output of one run, capped per stream on the host too (the runner is not trusted for it)."""
-
-    def __init__(self, limit: int, listener: OutputListener | None) -> None:
-        self.limit = limit
-        self.listener = listener
-        self.streams = {"stdout": bytearray(), "stderr": bytearray()}
-        self.truncated = False
-
-    async def add(self, stream: str, encoded: str) -> None:
-        kept = self.streams.get(stream)
-        if kept is None:
-            return
-        data = b64decode(encoded)
-        room = self.limit - len(kept)
-        if len(data) > room:
-            data, self.truncated = data[: max(room, 0)], True
-        if data:
-            kept += data
-            if self.listener is not None:
-                await self.listener(stream, data)
-
-    def result(self, exit_frame: dict[str, Any], duration_ms: int) -> SessionResult:
-        code = exit_frame.get("exit_code")
-        return SessionResult(
-            exit_code=None if code is None else int(code),
-            stdout=bytes(self.streams["stdout"]),
-            stderr=bytes(self.streams["stderr"]),
-            truncated=self.truncated or bool(exit_frame.get("truncated")),
-            duration_ms=duration_ms,
-            timed_out=bool(exit_frame.get("timed_out")),
-        )
-
-
-async def _remove_quietly(docker: DockerClient, container_id: str) -> None:
-    try:
-        await docker.remove_container(container_id)
-    except EngineError as exc:
-        log.warning("could not remove session %s: %s", container_id[:12], exc)
+def session_result(output: CappedOutput, exit_frame: dict[str, Any], duration_ms: int) -> SessionResult:
+    """A run's result: the output as capped on the host (the runner is not trusted for the cap)."""
+    code = exit_frame.get("exit_code")
+    return SessionResult(
+        exit_code=None if code is None else int(code),
+        stdout=bytes(output.streams["stdout"]),
+        stderr=bytes(output.streams["stderr"]),
+        truncated=output.truncated or bool(exit_frame.get("truncated")),
+        duration_ms=duration_ms,
+        timed_out=bool(exit_frame.get("timed_out")),
+    )

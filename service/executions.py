@@ -263,6 +263,17 @@ class ExecutionService:
         for event in replay_events(record):
             yield event
 
+    def pending_charges(self, tenant_id: str) -> float:
+        """What the tenant's running executions have cost so far (charged when they finish)."""
+        pending = 0.0
+        for live in self.live.running(tenant_id):
+            so_far = live.interaction.usage_so_far()
+            if so_far is not None:
+                usage, elapsed_ms = so_far
+                gb_seconds = memory_gb_seconds(usage.memory_peak_bytes, elapsed_ms)
+                pending += execution_cost(usage.cpu_seconds, gb_seconds, self.settings).total
+        return round(pending, 8)
+
     async def send_input(self, tenant_id: str, execution_id: str, data: str, *, eof: bool = False) -> None:
         interaction = self._interaction(tenant_id, execution_id)
         try:

@@ -80,8 +80,11 @@ class LiveExecutions:
         live = self._live.get(execution_id)
         return live if live is not None and live.tenant_id == tenant_id else None
 
+    def running(self, tenant_id: str) -> list[LiveExecution]:
+        return [live for live in self._live.values() if live.tenant_id == tenant_id and not live.finished]
+
     def running_count(self, tenant_id: str) -> int:
-        return sum(1 for live in self._live.values() if live.tenant_id == tenant_id and not live.finished)
+        return len(self.running(tenant_id))
 
     def _forget_old(self) -> None:
         cutoff = time.monotonic() - KEEP_FINISHED_S

@@ -109,21 +109,24 @@ class UsageService:
             credits_remaining=await self.billing.balance(tenant_id),
         )
 
-    async def current(self, tenant_id: str, *, rate_limit_remaining: int, active_executions: int) -> CurrentUsage:
+    async def current(
+        self, tenant_id: str, *, rate_limit_remaining: int, active_executions: int, pending_charges: float
+    ) -> CurrentUsage:
         """The tenant's balance now.
 
         Args:
-            rate_limit_remaining: requests the caller's key may still make in the current minute
-                (from the rate limiter).
+            rate_limit_remaining: requests the caller's key may still make in its tighter window
+                (minute or hour; from the rate limiter).
             active_executions: the tenant's executions running now (executions are recorded only
                 when they finish, so the caller counts them).
+            pending_charges: what those running executions cost so far (charged when they finish).
 
-        ``pending_charges`` is 0: an execution is charged for its measured usage when it finishes,
-        and the cost of a running one is not known. ``storage_used_bytes`` is 0 until snapshots exist.
+        ``storage_used_bytes`` is 0: the only stored data billed per tenant will be snapshots,
+        which do not exist yet.
         """
         return CurrentUsage(
             current_balance=await self.billing.balance(tenant_id),
-            pending_charges=0.0,
+            pending_charges=pending_charges,
             rate_limit_remaining=rate_limit_remaining,
             storage_used_bytes=0,
             active_executions=active_executions,

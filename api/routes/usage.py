@@ -84,5 +84,6 @@ async def current_usage(node: NodeDep, principal: ReadPrincipalDep) -> CurrentUs
         principal.tenant_id,
         rate_limit_remaining=await rate_limit_remaining(node, principal),
         active_executions=active_executions(node, principal),
+        pending_charges=node.executions.pending_charges(principal.tenant_id),
     )
     return CurrentUsageOut(**asdict(current))

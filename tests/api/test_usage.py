@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -162,3 +163,23 @@ async def test_a_tenant_without_credits_is_refused_before_anything_runs(
 async def test_usage_is_per_tenant(fresh: httpx.AsyncClient, client: httpx.AsyncClient) -> None:
     await run(client, "print('tenant a')")
     assert (await usage(fresh))["executions"]["total_count"] == 0
+
+
+async def test_running_executions_show_as_pending_charges_until_charged(fresh: httpx.AsyncClient) -> None:
+    code = "import time\nend = time.time() + 1.5\nwhile time.time() < end:\n    pass\nprint('done')"
+    started = await run(fresh, code, **{"async": True})
+    assert started.status_code == 202
+    await asyncio.sleep(0.8)  # the program is burning CPU now
+    during = (await fresh.get("/api/v1/usage/current")).json()
+    assert during["active_executions"] == 1
+    assert during["pending_charges"] > 0
+    assert during["current_balance"] == 100.0  # not charged yet
+    for _ in range(100):
+        record = (await fresh.get(f"/api/v1/executions/{started.json()['execution_id']}")).json()
+        if record["status"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    after = (await fresh.get("/api/v1/usage/current")).json()
+    assert (after["active_executions"], after["pending_charges"]) == (0, 0.0)
+    assert after["current_balance"] == pytest.approx(100.0 - record["cost"]["total"], abs=1e-12)
+    assert record["cost"]["total"] >= during["pending_charges"]
