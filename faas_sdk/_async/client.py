@@ -52,7 +52,7 @@ class AsyncFaaSClient:
         timeout: Seconds (or an ``httpx.Timeout``) per HTTP request.
         max_retries: Retries of a failed call where retrying is safe (see ``RetryPolicy``).
         retry_policy: Full retry settings; overrides ``max_retries``.
-        transport: An httpx transport (tests use ``httpx.MockTransport``).
+        transport: A custom httpx transport (a proxy, a Unix socket, or a mock in your own tests).
         sleep: How to wait between retries (tests inject a recorder).
 
     Raises:
