@@ -225,7 +225,7 @@ class ApiKeyService:
         digest = hash_key(key)
         try:
             async with self.database.session() as session, session.begin():
-                if await stored.find_active_key(session, digest) is not None:
+                if await stored.find_active_key_with_credits(session, digest) is not None:
                     return
                 await stored.add_tenant_with_key(
                     session,

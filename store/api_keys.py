@@ -26,13 +26,6 @@ class NewKey:
     max_concurrent_executions: int | None = None
 
 
-async def find_active_key(session: AsyncSession, key_hash: str) -> ApiKeyRow | None:
-    row = await session.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash))
-    if row is None or row.revoked_at is not None:
-        return None
-    return row
-
-
 async def find_active_key_with_credits(session: AsyncSession, key_hash: str) -> tuple[ApiKeyRow, float] | None:
     """The active key and its tenant's balance, in one query (the request path's only read)."""
     found = (
