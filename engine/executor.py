@@ -196,12 +196,13 @@ class Executor:
         task.add_done_callback(self._teardowns.discard)
 
     async def _remove_leftovers(self) -> None:
-        """Remove sandboxes nobody will use: this node's from an earlier run (crash, kill -9), any
-        node's that stopped, and any whose owning process on this machine is gone."""
-        mine = await self.docker.list_containers(label=f"{SANDBOX_LABEL}={self.config.node_id}")
-        dead = await self.docker.list_containers(label=SANDBOX_LABEL, statuses=("created", "exited", "dead"))
-        every = await self.docker.list_containers(label=SANDBOX_LABEL)
-        orphans = [c for c in every if owner_is_gone((c.get("Labels") or {}).get(OWNER_LABEL))]
-        for container_id in {container["Id"] for container in [*mine, *dead, *orphans]}:
-            with contextlib.suppress(EngineError):
-                await self.docker.remove_container(container_id)
+        """Remove sandboxes nobody will use: this node's from an earlier run (crash, kill -9) and
+        any, running or not, whose owning process on this machine is gone.
+
+        Never another live process's: a sandbox between create and start is ``created``, not dead.
+        """
+        for container in await self.docker.list_containers(label=SANDBOX_LABEL):
+            labels = container.get("Labels") or {}
+            if labels.get(SANDBOX_LABEL) == self.config.node_id or owner_is_gone(labels.get(OWNER_LABEL)):
+                with contextlib.suppress(EngineError):
+                    await self.docker.remove_container(container["Id"])

@@ -94,11 +94,8 @@ class DockerClient:
     async def remove_container(self, container_id: str) -> None:
         await self._request("DELETE", f"/containers/{container_id}", params={"force": "1", "v": "1"})
 
-    async def list_containers(self, *, label: str, statuses: tuple[str, ...] = ()) -> list[JSON]:
-        wanted: dict[str, list[str]] = {"label": [label]}
-        if statuses:
-            wanted["status"] = list(statuses)
-        filters = json.dumps(wanted)
+    async def list_containers(self, *, label: str) -> list[JSON]:
+        filters = json.dumps({"label": [label]})
         response = await self._request("GET", "/containers/json", params={"all": "1", "filters": filters})
         result: list[JSON] = response.json()
         return result

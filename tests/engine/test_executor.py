@@ -10,6 +10,7 @@ import pytest
 
 from engine import CapacityExceeded, EngineConfig, Executor, ImageMissing, Program, Resources
 from engine.container_config import SANDBOX_LABEL
+from engine.ownership import OWNER_LABEL, this_process
 from service.node import engine_config
 from tests.conftest import node_settings
 
@@ -117,8 +118,11 @@ async def test_missing_image_is_a_clear_error(tmp_path: Path, require_docker: No
 async def test_dead_sandboxes_of_any_node_are_removed_at_start(tmp_path: Path, require_docker: None) -> None:
     image = engine_config(node_settings(tmp_path)).images["python"]
     probe = Executor(EngineConfig(images={"python": image}, artifact_dir=tmp_path / "p", node_id="probe"))
-    body = {"Image": image, "Cmd": ["true"], "Labels": {SANDBOX_LABEL: "some-other-node"}}
-    dead = await probe.docker.create_container(body)
+    labels = {SANDBOX_LABEL: "some-other-node", OWNER_LABEL: "999999999:1"}  # its process is gone
+    dead = await probe.docker.create_container({"Image": image, "Cmd": ["true"], "Labels": labels})
+    # Another live process's sandbox caught between create and start must survive.
+    launching_labels = {SANDBOX_LABEL: "some-other-node", OWNER_LABEL: this_process()}
+    launching = await probe.docker.create_container({"Image": image, "Cmd": ["true"], "Labels": launching_labels})
     await probe.docker.close()
     executor = Executor(
         EngineConfig(images={"python": image}, artifact_dir=tmp_path / "a", node_id=f"n-{tmp_path.name}")
@@ -127,7 +131,9 @@ async def test_dead_sandboxes_of_any_node_are_removed_at_start(tmp_path: Path, r
     try:
         remaining = await executor.docker.list_containers(label=SANDBOX_LABEL)
         assert dead not in {container["Id"] for container in remaining}
+        assert launching in {container["Id"] for container in remaining}
     finally:
+        await executor.docker.remove_container(launching)
         await executor.close()
 
 
