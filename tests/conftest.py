@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from hypothesis import settings as hypothesis_settings
 
 from api import create_app
+from provisioning import criu
+from provisioning.docker_api import DockerEngine
 from service import Node, Settings
 
 # In CI, property tests draw the same examples every run: a failure is then a regression, never a lottery.
@@ -27,18 +29,21 @@ KEY_B = "test-key-tenant-b"
 POSTGRES_URL = os.environ.get("FAAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def docker_is_up(socket_path: str = "/var/run/docker.sock") -> bool:
-    try:
-        with httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), timeout=3) as client:
-            return client.get("http://docker/_ping").status_code == 200
-    except httpx.TransportError:
-        return False
+@pytest.fixture(scope="session")
+def require_docker() -> None:
+    with DockerEngine() as engine:
+        if not engine.ping():
+            pytest.fail("the Docker engine is not running: run `faas setup` (./run test does) before the tests")
 
 
 @pytest.fixture(scope="session")
-def require_docker() -> None:
-    if not docker_is_up():
-        pytest.fail("the Docker engine is not running: run `faas setup` (make test does) before the tests")
+def criu_ready(require_docker: None) -> None:
+    try:
+        good, output = criu.check()
+    except OSError as exc:
+        pytest.fail(f"CRIU is not usable ({exc}): run `faas setup` to install CRIU 4.1+ before the tests")
+    if not good:
+        pytest.fail(f"`criu check` failed: {output.strip()[-500:]} -- run `faas setup`")
 
 
 def node_settings(data_dir: Path, **overrides: Any) -> Settings:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -115,17 +113,6 @@ def test_checkpoints_live_in_the_containers_folder() -> None:
 
 
 # ---- real Docker + CRIU -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def criu_ready(require_docker: None) -> None:
-    criu = shutil.which("criu") or "/usr/sbin/criu"
-    try:
-        check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"CRIU is not usable ({exc}): run `faas setup` to install CRIU 4.1+ before the tests")
-    if check.returncode != 0:
-        pytest.fail(f"`criu check` failed: {(check.stdout + check.stderr).strip()[-500:]} -- run `faas setup`")
 
 
 class Lines:

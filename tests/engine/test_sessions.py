@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import statistics
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -289,17 +287,6 @@ async def test_javascript_output_is_capped_and_child_stdio_cannot_reach_the_chan
 
 
 # ---- checkpoint and fork (CRIU) -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def criu_ready(require_docker: None) -> None:
-    criu = shutil.which("criu") or "/usr/sbin/criu"
-    try:
-        check = subprocess.run([criu, "check"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"CRIU is not usable ({exc}): run `faas setup` to install CRIU 4.1+ before the tests")
-    if check.returncode != 0:
-        pytest.fail(f"`criu check` failed: {(check.stdout + check.stderr).strip()[-500:]} -- run `faas setup`")
 
 
 # Python only: Node's libuv opens io_uring rings, which CRIU cannot dump (see engine/sessions.py).

@@ -20,7 +20,7 @@ from provisioning.errors import DockerDaemonError
 @pytest.fixture
 def short_dir() -> Iterator[Path]:
     if dockerd_binary() is None:
-        pytest.skip("dockerd is not installed")
+        pytest.fail("dockerd is not installed: run `faas setup` (it installs docker.io)")
     path = Path(tempfile.mkdtemp(prefix="fdd", dir="/tmp"))  # unix socket paths are short
     yield path
     shutil.rmtree(path, ignore_errors=True)
