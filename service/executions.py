@@ -85,13 +85,11 @@ def translate_engine_error(exc: EngineError) -> Exception:
 class ExecutionService:
     """Runs executions for tenants and keeps their records."""
 
-    def __init__(
-        self, settings: Settings, database: Database, executor: Executor, billing: BillingService | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, database: Database, executor: Executor, billing: BillingService) -> None:
         self.settings = settings
         self.database = database
         self.executor = executor
-        self.billing = billing if billing is not None else BillingService(database)
+        self.billing = billing
         self.live = LiveExecutions()
         self._results = ResultCache()
         self._background: set[asyncio.Task[None]] = set()

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from engine import EngineConfig, Executor, Resources, SandboxPolicy
+from engine import LANGUAGES, EngineConfig, Executor, Resources, SandboxPolicy
 from provisioning import runtime_image_reference
 from service.api_keys import ApiKeyService, Principal
 from service.billing import BillingService
@@ -41,8 +41,6 @@ class Node:
 
 
 def engine_config(settings: Settings) -> EngineConfig:
-    from engine import LANGUAGES
-
     images = {language: settings.images.get(language) or runtime_image_reference(language) for language in LANGUAGES}
     return EngineConfig(
         images=images,
