@@ -1,4 +1,4 @@
-"""`faas setup`: provision this host (Docker, CRIU, runtime images)."""
+"""`faas setup`: provision this host (Docker, CRIU, seccomp profile, runtime images)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,15 @@ def setup_command(
     ] = None,
     skip_criu: Annotated[bool, typer.Option("--skip-criu", help="Do not install or check CRIU.")] = False,
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Rebuild the base root filesystem and images even if cached.")
+        bool,
+        typer.Option("--rebuild", help="Rebuild the base root filesystem, images and seccomp profile even if cached."),
     ] = False,
     cache_dir: Annotated[
         Path | None,
         typer.Option("--cache-dir", help="Build cache directory (env FAAS_CACHE_DIR; default /var/cache/faas)."),
     ] = None,
 ) -> None:
-    """Install and start Docker, install CRIU >= 4 and build the runtime images. Idempotent."""
+    """Install and start Docker, install CRIU >= 4, write the seccomp profile, build the images. Idempotent."""
     console = Console()
     unknown = sorted(set(language or ()) - set(LANGUAGE_NAMES))
     if unknown:

@@ -100,6 +100,8 @@ def checkpointable_config(
     ``no-new-privileges`` — root without capabilities cannot bypass file permissions, mount,
     trace or raise limits. The workspace tmpfs is therefore owned by root. CRIU saves tmpfs
     contents into the checkpoint itself, so ``/workspace`` and ``/tmp`` travel with it.
+    ``policy.seccomp_profile``, when set, replaces Docker's default seccomp profile: one
+    without io_uring (``faas setup`` writes it) lets CRIU dump Node.js.
 
     Args:
         command: the container's PID 1 instead of the agent (e.g. a long-lived interpreter).
@@ -119,4 +121,7 @@ def checkpointable_config(
     # A restored container would otherwise see the host's whole cgroup tree under /sys/fs/cgroup
     # (other containers' ids and limits); in its own cgroup namespace it sees only its own cgroup.
     host["CgroupnsMode"] = "private"
+    if policy.seccomp_profile is not None:
+        # The Engine API takes the profile's content, as the docker CLI sends it for a file.
+        host["SecurityOpt"] = [*host["SecurityOpt"], f"seccomp={policy.seccomp_profile}"]
     return body

@@ -31,6 +31,8 @@ class SandboxPolicy:
     build_timeout_ms: int = 120_000
     runtime: str = "runc"
     user: str = "1000:1000"
+    seccomp_profile: str | None = None
+    """Seccomp profile (JSON text) of checkpointable sandboxes; None keeps Docker's default."""
 
 
 @dataclass(frozen=True)

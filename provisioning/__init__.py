@@ -1,4 +1,4 @@
-"""Host provisioning for `faas setup`: Docker engine, CRIU and runtime images."""
+"""Host provisioning for `faas setup`: Docker engine, CRIU, seccomp profile and runtime images."""
 
 from provisioning.errors import (
     CommandError,
@@ -6,6 +6,7 @@ from provisioning.errors import (
     DockerDaemonError,
     ImageBuildError,
     ProvisioningError,
+    SeccompProfileError,
 )
 from provisioning.host_setup import SetupOptions, SetupReport, StepResult, run_setup
 from provisioning.image_builder import ImageResult
@@ -23,6 +24,7 @@ from provisioning.recipes import (
     recipe_for,
     runtime_image_reference,
 )
+from provisioning.seccomp import load_checkpointable_seccomp_profile
 
 __all__ = [
     "LANGUAGES",
@@ -35,12 +37,14 @@ __all__ = [
     "LanguageRecipe",
     "ProvisioningError",
     "RichProgress",
+    "SeccompProfileError",
     "SetupOptions",
     "SetupProgress",
     "SetupReport",
     "SilentProgress",
     "StepReporter",
     "StepResult",
+    "load_checkpointable_seccomp_profile",
     "recipe_digest",
     "recipe_for",
     "run_setup",

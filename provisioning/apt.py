@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from provisioning._process import LineCallback, run
+from provisioning.errors import CommandError
 
 APT_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
 
@@ -37,3 +40,21 @@ def install(packages: Sequence[str], on_line: LineCallback | None = None) -> lis
         on_line=on_line,
     )
     return needed
+
+
+def download(package: str, directory: Path, on_line: LineCallback | None = None) -> Path:
+    """Fetch the candidate .deb of `package` into `directory` without installing it; return its path.
+
+    Refreshes the package lists once when they do not know the package or point at a
+    version the archive no longer has. `directory` is handed to apt's own `_apt` user, so
+    the download runs unprivileged as apt prefers.
+    """
+    shutil.chown(directory, user="_apt")
+    argv = ["apt-get", "download", package]
+    try:
+        run(argv, env=APT_ENV, cwd=directory, on_line=on_line)
+    except CommandError:
+        run(["apt-get", "update"], env=APT_ENV, on_line=on_line)
+        run(argv, env=APT_ENV, cwd=directory, on_line=on_line)
+    (deb,) = directory.glob(f"{package}_*.deb")
+    return deb

@@ -1,10 +1,11 @@
 """Exception tree of the provisioning package.
 
 ProvisioningError
-├── CommandError       a host command exited non-zero
-├── DockerDaemonError  the Docker engine is missing, down or misconfigured
-├── CriuError          CRIU could not be built, installed or checked
-└── ImageBuildError    a runtime image could not be built
+├── CommandError         a host command exited non-zero
+├── DockerDaemonError    the Docker engine is missing, down or misconfigured
+├── CriuError            CRIU could not be built, installed or checked
+├── SeccompProfileError  the seccomp profile of checkpointable sandboxes could not be made
+└── ImageBuildError      a runtime image could not be built
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class DockerDaemonError(ProvisioningError):
 
 class CriuError(ProvisioningError):
     """CRIU could not be obtained or does not work on this host."""
+
+
+class SeccompProfileError(ProvisioningError):
+    """Docker's default seccomp profile could not be fetched, matched to the daemon, or adapted."""
 
 
 class ImageBuildError(ProvisioningError):

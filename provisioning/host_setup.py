@@ -1,4 +1,4 @@
-"""`faas setup` as a library call: Docker, CRIU, then the runtime images."""
+"""`faas setup` as a library call: Docker, CRIU, the checkpointable seccomp profile, then the runtime images."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from provisioning.image_builder import ImageResult, ensure_image, image_exists
 from provisioning.progress import SetupProgress, StepReporter
 from provisioning.recipes import BASE, LANGUAGE_NAMES, LanguageRecipe, recipe_for
 from provisioning.rootfs import ensure_base_tarball
+from provisioning.seccomp import PROFILE_PATH, ensure_seccomp_profile
 
 DEFAULT_CACHE_DIR = Path("/var/cache/faas")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -79,6 +80,8 @@ def run_setup(options: SetupOptions, progress: SetupProgress) -> SetupReport:
         _timed(report, progress, "CRIU ≥ 4 at /usr/sbin/criu",
                lambda step: _criu_outcome(options, step))  # fmt: skip
     with DockerEngine(options.socket_path) as engine:
+        _timed(report, progress, "Seccomp profile of checkpointable sandboxes",
+               lambda step: _seccomp_outcome(options, engine, step))  # fmt: skip
         _build_images(options, progress, report, engine)
     return report
 
@@ -86,6 +89,14 @@ def run_setup(options: SetupOptions, progress: SetupProgress) -> SetupReport:
 def _criu_outcome(options: SetupOptions, step: StepReporter) -> str:
     state = ensure_criu(options.cache_dir, options.mirror, step.status)
     return f"{state.action} ({state.version}, criu check: Looks good)"
+
+
+def _seccomp_outcome(options: SetupOptions, engine: DockerEngine, step: StepReporter) -> str:
+    docker_version = str(engine.version().get("Version", "?"))
+    state = ensure_seccomp_profile(docker_version, rebuild=options.rebuild, on_line=step.status)
+    if state.action == "present":
+        return f"present ({PROFILE_PATH})"
+    return f"written to {PROFILE_PATH} from {state.source} (Docker {docker_version})"
 
 
 def _build_images(options: SetupOptions, progress: SetupProgress, report: SetupReport, engine: DockerEngine) -> None:
