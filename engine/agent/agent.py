@@ -11,15 +11,14 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
 import termios
 import threading
-from collections.abc import Callable
 from typing import IO, Any
 
+from phases import run_phase, spawn  # type: ignore[import-not-found]  # beside this script
 from protocol import (  # type: ignore[import-not-found]  # lies beside this script in the sandbox
     MAX_FRAME_BYTES,
     Frame,
@@ -27,9 +26,9 @@ from protocol import (  # type: ignore[import-not-found]  # lies beside this scr
     b64encode,
     decode_frame,
 )
-from streams import FrameWriter, OutputPump  # type: ignore[import-not-found]  # beside this script
+from streams import FrameWriter  # type: ignore[import-not-found]  # beside this script
+from workdir import seed_directories, write_files  # type: ignore[import-not-found]  # beside this script
 
-PIPE_DRAIN_GRACE_S = 0.2
 MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
 
 
@@ -72,29 +71,6 @@ class StdinFeeder:
             with contextlib.suppress(OSError):
                 self._pipe.close()
             self._pipe = None
-
-
-def safe_workspace_path(relative: str) -> str:
-    """Resolve a request path inside the working directory, refusing escapes."""
-    if not relative or relative.startswith("/") or "\x00" in relative:
-        raise ValueError(f"invalid file path {relative!r}")
-    parts = relative.replace("\\", "/").split("/")
-    if any(part in ("", ".", "..") for part in parts):
-        raise ValueError(f"invalid file path {relative!r}")
-    return os.path.join(os.getcwd(), *parts)
-
-
-def write_files(files: dict[str, str]) -> None:
-    for relative, encoded in files.items():
-        path = safe_workspace_path(relative)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(b64decode(encoded))
-
-
-def exit_code_of(returncode: int) -> int:
-    """Shell convention: a process killed by signal N exits with 128 + N."""
-    return 128 - returncode if returncode < 0 else returncode
 
 
 class Prestarted:
@@ -152,53 +128,6 @@ def spawn_on_terminal(argv: list[str], env: dict[str, str], terminal: Terminal) 
     return process
 
 
-def spawn(argv: list[str], env: dict[str, str], with_stdin: bool) -> "subprocess.Popen[bytes]":
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        close_fds=True,
-    )
-
-
-def run_phase(
-    writer: FrameWriter,
-    phase: str,
-    start: Callable[[], "subprocess.Popen[bytes]"],
-    limit: int,
-    feeder: "StdinFeeder | None" = None,
-    terminal: Terminal | None = None,
-) -> tuple[int, bool]:
-    writer.send({"type": "phase", "phase": phase})
-    try:
-        process = start()
-    except OSError as exc:
-        message = f"cannot start the program: {exc.strerror or exc}\n".encode()
-        writer.send({"type": "output", "phase": phase, "stream": "stderr", "data": b64encode(message)})
-        return 127, False
-    if terminal is not None:
-        pumps = [OutputPump(writer, terminal.controller, "stdout", limit, {"phase": phase})]
-    else:
-        assert process.stdout is not None and process.stderr is not None
-        pumps = [
-            OutputPump(writer, process.stdout.fileno(), "stdout", limit, {"phase": phase}),
-            OutputPump(writer, process.stderr.fileno(), "stderr", limit, {"phase": phase}),
-        ]
-    for pump in pumps:
-        pump.start()
-    if feeder is not None and terminal is not None:
-        feeder.attach(os.fdopen(os.dup(terminal.controller), "wb", buffering=0))
-    elif feeder is not None and process.stdin is not None:
-        feeder.attach(process.stdin)
-    returncode = process.wait()
-    # A background grandchild may hold the pipes open; do not wait for it forever.
-    for pump in pumps:
-        pump.join(PIPE_DRAIN_GRACE_S)
-    return exit_code_of(returncode), any(p.truncated for p in pumps)
-
-
 def control_loop(reader: IO[bytes], feeder: StdinFeeder, terminal: Terminal | None) -> None:
     """Handles frames that arrive while the program runs."""
     while True:
@@ -230,9 +159,9 @@ def prepare_artifact(writer: FrameWriter, request: Frame, env: dict[str, str], l
         return True
     if not request.get("build"):
         return True
-    code, truncated = run_phase(writer, "build", lambda: spawn(request["build"], env, False), limit)
-    if code != 0:
-        writer.send({"type": "exit", "phase": "build", "exit_code": code, "truncated": truncated})
+    build = run_phase(writer, "build", lambda: spawn(request["build"], env), limit)
+    if build.exit_code != 0:
+        writer.send({"type": "exit", "phase": "build", "exit_code": build.exit_code, "truncated": build.truncated})
         return False
     if artifact_path and os.path.exists(artifact_path):
         os.chmod(artifact_path, 0o755)  # noqa: S103 -- the program must be executable
@@ -243,7 +172,7 @@ def prepare_artifact(writer: FrameWriter, request: Frame, env: dict[str, str], l
 
 
 def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame, prestarted: Prestarted | None) -> None:
-    write_files(request.get("files") or {})
+    write_files(os.getcwd(), request.get("files") or {})
     env = dict(request.get("env") or {})
     limit = int(request["output_limit"])
     use_prestarted = prestarted is not None and bool(request.get("prestarted"))
@@ -263,7 +192,14 @@ def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame, prestarted
             return spawn_on_terminal(request["run"], env, terminal)
         if use_prestarted and prestarted is not None:
             return prestarted.launch(request["main"], env)
-        return spawn(request["run"], env, True)
+        process: subprocess.Popen[bytes] = spawn(request["run"], env, stdin=subprocess.PIPE)
+        return process
+
+    def attach_stdin(process: "subprocess.Popen[bytes]") -> None:
+        if terminal is not None:
+            feeder.attach(os.fdopen(os.dup(terminal.controller), "wb", buffering=0))
+        elif process.stdin is not None:
+            feeder.attach(process.stdin)
 
     def feed_initial_stdin() -> None:
         feeder.write(initial_stdin)
@@ -275,16 +211,9 @@ def serve_run(writer: FrameWriter, reader: IO[bytes], request: Frame, prestarted
 
     threading.Thread(target=control_loop, args=(reader, feeder, terminal), daemon=True).start()
     threading.Thread(target=feed_initial_stdin, daemon=True).start()
-    code, truncated = run_phase(writer, "run", start, limit, feeder, terminal)
-    writer.send({"type": "exit", "phase": "run", "exit_code": code, "truncated": truncated})
-
-
-def seed_directories() -> None:
-    """Copies read-only seeds from the image into writable tmpfs (e.g. a Go build cache)."""
-    for pair in filter(None, os.environ.get("FAAS_AGENT_SEED", "").split(",")):
-        source, _, target = pair.partition(":")
-        if os.path.isdir(source) and not os.path.exists(target):
-            shutil.copytree(source, target, symlinks=True)
+    terminal_fd = None if terminal is None else terminal.controller
+    ran = run_phase(writer, "run", start, limit, terminal_fd=terminal_fd, on_started=attach_stdin)
+    writer.send({"type": "exit", "phase": "run", "exit_code": ran.exit_code, "truncated": ran.truncated})
 
 
 def main() -> int:

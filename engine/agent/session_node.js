@@ -5,6 +5,12 @@
 // (session_python.py): `exec` -> `output`* [`truncated`] `exit` (with `id`, `timed_out`),
 // `ping` -> `pong`.
 //
+// An `exec` request may carry `files` ({relative path: base64}) and `env` ({name: value}):
+// before the cell runs, the files are written under the directory the runner started in
+// (paths that stay inside it, never through a symbolic link) and `env` is set in
+// process.env, where it stays for later cells (as a notebook's %env). A request whose files
+// or env are refused runs nothing: a message on stderr and exit code 1.
+//
 // Each cell runs with vm.runInContext in ONE context created at start-up, so top-level
 // `var`, `let`, `const`, functions and classes persist. The completion value is echoed as
 // the REPL does (util.inspect, unless undefined); when it is a promise it is awaited first,
@@ -68,6 +74,67 @@ for (const stream of ['stdout', 'stderr']) {
     if (typeof done === 'function') process.nextTick(done);
     return true;
   };
+}
+
+// The same rules as workdir.py's write_files: relative, no `.`/`..`/empty parts, no symbolic links on the way.
+function pathParts(relative) {
+  const parts = relative.replace(/\\/g, '/').split('/');
+  if (relative.startsWith('/') || relative.includes('\0') || parts.some((part) => ['', '.', '..'].includes(part))) {
+    throw new Error(`invalid file path ${JSON.stringify(relative)}: it must be relative and stay inside the workspace`);
+  }
+  return parts;
+}
+
+function writeConfined(relative, parts, data) {
+  const refuse = (why) => new Error(`refusing to write ${JSON.stringify(relative)}: ${why}`);
+  let directory = WORKDIR;
+  for (const name of parts.slice(0, -1)) {
+    directory = path.join(directory, name);
+    try {
+      fs.mkdirSync(directory);
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    if (!fs.lstatSync(directory).isDirectory()) throw refuse('it runs through a symbolic link or a file');
+  }
+  const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd;
+  try {
+    fd = fs.openSync(path.join(directory, parts.at(-1)), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o666);
+  } catch (error) {
+    if (error.code === 'ELOOP') throw refuse('it runs through a symbolic link or a file');
+    throw error;
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw refuse('it is not a regular file');
+    fs.ftruncateSync(fd);
+    let written = 0;
+    while (written < data.length) written += fs.writeSync(fd, data, written);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function prepare(request) {
+  const env = request.env || {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== 'string' || !name || name.includes('=') || (name + value).includes('\0')) {
+      throw new Error(`invalid environment variable ${JSON.stringify(name)}`);
+    }
+  }
+  const files = Object.entries(request.files || {}).map(([relative, data]) => [relative, pathParts(relative), data]);
+  for (const [relative, parts, data] of files) writeConfined(relative, parts, Buffer.from(data, 'base64'));
+  Object.assign(process.env, env);
+}
+
+function prepared(request) {
+  try {
+    prepare(request);
+    return true;
+  } catch (error) {
+    process.stderr.write(`request refused: ${error.message}\n`);
+    return false;
+  }
 }
 
 function report(error) {
@@ -135,7 +202,7 @@ async function runCell(request) {
 async function serveExec(request) {
   const limit = Number.isInteger(request.output_limit) && request.output_limit >= 0 ? request.output_limit : DEFAULT_OUTPUT_LIMIT;
   current = { id: request.id, limit, forwarded: { stdout: 0, stderr: 0 }, truncated: { stdout: false, stderr: false } };
-  const { code, timedOut } = await runCell(request);
+  const { code, timedOut } = prepared(request) ? await runCell(request) : { code: 1, timedOut: false };
   const truncated = current.truncated.stdout || current.truncated.stderr;
   current = null;
   send({ type: 'exit', id: request.id, phase: 'run', exit_code: code, truncated, timed_out: timedOut });

@@ -9,6 +9,8 @@ import threading
 from protocol import Frame, b64encode, encode_frame  # type: ignore[import-not-found]  # beside this script
 
 READ_CHUNK = 64 * 1024
+PIPE_DRAIN_GRACE_S = 0.2
+"""How long a run that ended waits for output a background process still holds the pipes for."""
 
 
 class FrameWriter:

@@ -11,15 +11,20 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engine import checkpoints
+from engine.agent.protocol import b64encode
 from engine.container_config import SANDBOX_LABEL
 from engine.docker import DockerClient
 from engine.errors import DockerNotFound, UnsupportedLanguage
-from engine.models import Resources, SandboxPolicy
-from engine.sessions import InterpreterSession, SessionDead, session_config
+from engine.languages import RUNTIMES
+from engine.models import Phase, Resources, SandboxPolicy
+from engine.sessions import SESSION_LANGUAGES, InterpreterSession, SessionDead, program_request, session_config
 from provisioning.recipes import runtime_image_reference
 
 POLICY = SandboxPolicy(pids_limit=64, workspace_mb=16, tmp_mb=16)
 RESOURCES = Resources(cpu_cores=1.0, memory_mb=256)
+# Compilers need more: Go's seeded build cache alone is ~40 MB of /tmp.
+COMPILED_POLICY = SandboxPolicy(pids_limit=256, workspace_mb=64, tmp_mb=256)
+COMPILED_RESOURCES = Resources(cpu_cores=2.0, memory_mb=1024)
 T = 10_000  # ms: generous per-run limit for runs that are expected to finish at once
 TEST_TIMEOUT_S = 60.0
 
@@ -30,8 +35,23 @@ def test_session_config_runs_the_runner_in_a_checkpointable_sandbox() -> None:
     assert body["User"] == "0:0" and body["HostConfig"]["CapDrop"] == ["ALL"]
     assert body["Labels"]["org.faas.checkpointable"] == "1" and body["OpenStdin"] is True
     assert "HOME=/workspace" in body["Env"]
+    go = session_config(language="go", image="img", resources=RESOURCES, policy=POLICY, node_id="n")
+    assert go["Cmd"] == ["python3", "-u", "-E", "-s", "/opt/faas-agent/session_python.py"]
+    assert {"GOCACHE=/tmp/go-cache", "FAAS_AGENT_SEED=/opt/go-cache:/tmp/go-cache"} <= set(go["Env"])
+    assert set(SESSION_LANGUAGES) == set(RUNTIMES)
     with pytest.raises(UnsupportedLanguage):
-        session_config(language="go", image="img", resources=RESOURCES, policy=POLICY, node_id="n")
+        session_config(language="cobol", image="img", resources=RESOURCES, policy=POLICY, node_id="n")
+
+
+def test_a_program_request_writes_default_files_only_where_none_exists() -> None:
+    go = RUNTIMES["go"]
+    limits = {"timeout_ms": 1, "build_timeout_ms": 2, "output_limit": 3}
+    request = program_request(go, "package main", files={"a.go": b"a"}, env={}, **limits)
+    assert request["files"] == {"a.go": b64encode(b"a"), "main.go": b64encode(b"package main")}
+    assert request["defaults"] == {"go.mod": b64encode(go.default_files["go.mod"])}  # kept if the workspace has one
+    assert (request["build"], request["run"]) == (list(go.build or ()), list(go.run))
+    own = program_request(go, "", files={"go.mod": b"mine"}, env={}, **limits)
+    assert own["defaults"] == {} and own["files"]["go.mod"] == b64encode(b"mine")
 
 
 class Sessions:
@@ -57,8 +77,14 @@ class Sessions:
             await self.docker.inspect_image(image)
         except DockerNotFound:
             pytest.fail(f"runtime image {image} is missing: run `faas setup` before the tests")
+        compiled = RUNTIMES[language].compiled
         session = await InterpreterSession.start(
-            self.docker, language=language, image=image, resources=RESOURCES, policy=POLICY, node_id=self.node_id
+            self.docker,
+            language=language,
+            image=image,
+            resources=COMPILED_RESOURCES if compiled else RESOURCES,
+            policy=COMPILED_POLICY if compiled else POLICY,
+            node_id=self.node_id,
         )
         self.sessions.append(session)
         return session
@@ -284,6 +310,193 @@ async def test_javascript_output_is_capped_and_child_stdio_cannot_reach_the_chan
     )
     assert child.exit_code == 0 and child.stdout == b"piped\n"  # inherited stdout is discarded (documented)
     assert await run_ok(js, "console.log('still fine')") == "still fine\n"
+
+
+# ---- files and environment ------------------------------------------------------------------
+
+
+async def test_python_files_and_env_reach_the_cell_and_later_cells(sessions: Sessions) -> None:
+    py = await sessions.start("python")
+    await run_ok(py, "import os, subprocess\nos.chdir('/tmp')")  # files still go to /workspace
+    first = await py.run(
+        "print(open('/workspace/data/in.txt').read(), os.environ['GREETING'])",
+        files={"data/in.txt": b"file!"},
+        env={"GREETING": "hi"},
+        timeout_ms=T,
+    )
+    assert (first.exit_code, first.stdout, first.stderr) == (0, b"file! hi\n", b"")
+    later = "print(open('/workspace/data/in.txt').read(), subprocess.check_output(['sh', '-c', 'echo $GREETING']))"
+    assert await run_ok(py, later) == "file! b'hi\\n'\n"  # children inherit the variable too
+
+
+async def test_javascript_files_and_env_reach_the_cell_and_later_cells(sessions: Sessions) -> None:
+    js = await sessions.start("javascript")
+    first = await js.run(
+        "const fs = require('fs'); console.log(fs.readFileSync('data/in.txt', 'utf8'), process.env.GREETING)",
+        files={"data/in.txt": b"file!"},
+        env={"GREETING": "hi"},
+        timeout_ms=T,
+    )
+    assert (first.exit_code, first.stdout, first.stderr) == (0, b"file! hi\n", b"")
+    later = (
+        "const cp = require('child_process');\n"
+        "console.log(fs.readFileSync('data/in.txt', 'utf8'), `${cp.execSync('echo $GREETING')}`)"
+    )
+    assert await run_ok(js, later) == "file! hi\n\n"  # children inherit the variable too
+
+
+@pytest.mark.parametrize(
+    ("language", "setup", "step", "escaped"),
+    [
+        ("python", "import os; os.symlink('/tmp', 'link'); x = 41", "x += 1; print(x)", "os.listdir('/tmp')"),
+        (
+            "javascript",
+            "const fs = require('fs'); fs.symlinkSync('/tmp', 'link'); let x = 41",
+            "x += 1; console.log(x)",
+            "console.log(fs.readdirSync('/tmp'))",
+        ),
+    ],
+)
+async def test_a_file_path_outside_the_workspace_is_refused_and_the_session_lives_on(
+    sessions: Sessions, language: str, setup: str, step: str, escaped: str
+) -> None:
+    session = await sessions.start(language)
+    await run_ok(session, setup)
+    for path in ("../escape.txt", "/tmp/escape.txt", "link/escape.txt", "link"):
+        refused = await session.run(step, files={path: b"x"}, timeout_ms=T)
+        assert refused.exit_code == 1 and refused.stdout == b"", path  # the cell did not run
+        assert "request refused" in refused.stderr.decode() and path in refused.stderr.decode()
+    assert session.alive
+    assert await run_ok(session, step) == "42\n"
+    assert await run_ok(session, escaped) == "[]\n"  # nothing reached /tmp
+
+
+# ---- compiled languages -----------------------------------------------------------------------
+
+GO_MOD = b"module example.com/app\n\ngo 1.24\n"  # the user's own: later programs keep it
+GO_HELPER = b'package helper\n\nfunc Greet(name string) string { return "hello " + name }\n'
+# With GOFLAGS=-toolexec, every compiler call of a build goes through this, which logs it.
+GO_TOOL = b'#!/bin/sh\necho "$@" >> /workspace/tools.log\nexec "$@"\n'
+GO_FIRST = """package main
+
+import (
+	"fmt"
+	"os"
+	"example.com/app/helper"
+)
+
+func main() {
+	fmt.Println(helper.Greet("one"))
+	os.Chmod("tool.sh", 0o755)
+}
+"""
+GO_SECOND = """package main
+
+import (
+	"fmt"
+	"os"
+	"example.com/app/helper"
+)
+
+func main() {
+	log, _ := os.ReadFile("tools.log")
+	fmt.Printf("%s|%s", helper.Greet("two"), log)
+}
+"""
+GO_SLOW = """package main
+
+import (
+	"fmt"
+	"os/exec"
+	"time"
+)
+
+func main() {
+	exec.Command("sleep", "60").Start()
+	fmt.Println("started")
+	time.Sleep(time.Minute)
+}
+"""
+GO_LEFTOVERS = """package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+func main() {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	sleeping := 0
+	for _, path := range cmdlines {
+		cmdline, _ := os.ReadFile(path)
+		if strings.HasPrefix(string(cmdline), "sleep") {
+			sleeping++
+		}
+	}
+	fmt.Println("sleeping:", sleeping)
+}
+"""
+
+
+class Phases:
+    """An ``on_phase`` listener that remembers the phases."""
+
+    def __init__(self) -> None:
+        self.seen: list[Phase] = []
+
+    async def __call__(self, phase: Phase) -> None:
+        self.seen.append(phase)
+
+
+async def test_go_files_and_build_cache_persist_between_programs(sessions: Sessions) -> None:
+    go = await sessions.start("go")
+    phases = Phases()
+    files = {"go.mod": GO_MOD, "helper/helper.go": GO_HELPER, "tool.sh": GO_TOOL}
+    first = await go.execute(GO_FIRST, files=files, timeout_ms=T, on_phase=phases)
+    assert (first.exit_code, first.phase, first.stdout, first.stderr) == (0, "run", b"hello one\n", b"")
+    assert phases.seen == ["build", "run"]
+    # The second build logs what it compiles: only main; the helper, built the first time, comes from the cache.
+    toolexec = {"GOFLAGS": "-mod=mod -buildvcs=false -toolexec=/workspace/tool.sh"}
+    assert await compiled_by(go, GO_SECOND, env=toolexec) == ("hello two", {"main"})
+    # The log does show a package that is compiled again: the helper, once it changed.
+    changed = {"helper/helper.go": GO_HELPER.replace(b"hello", b"hi"), "tools.log": b""}
+    assert await compiled_by(go, GO_SECOND, files=changed) == ("hi two", {"main", "example.com/app/helper"})
+
+
+async def compiled_by(
+    go: InterpreterSession, code: str, *, files: dict[str, bytes] | None = None, env: dict[str, str] | None = None
+) -> tuple[str, set[str]]:
+    """What ``code`` (GO_SECOND) printed, and the packages its build compiled according to the tool log."""
+    result = await go.run_program(code, files=files, env=env, timeout_ms=T)
+    assert result.exit_code == 0, result.stderr.decode()
+    greeting, _, log = result.stdout.decode().partition("|")
+    return greeting, {line.split(" -p ")[1].split()[0] for line in log.splitlines() if " -p " in line}
+
+
+async def test_rust_builds_and_runs_and_a_compile_error_ends_in_the_build(sessions: Sessions) -> None:
+    rust = await sessions.start("rust")
+    util = {"util.rs": b"pub fn answer() -> i32 { 42 }\n"}
+    ran = await rust.execute('mod util;\nfn main() { println!("{}", util::answer()); }', files=util, timeout_ms=T)
+    assert (ran.exit_code, ran.phase, ran.stdout) == (0, "run", b"42\n")
+    phases = Phases()
+    broken = await rust.execute("fn main() { let x: i32 = missing; }", timeout_ms=T, on_phase=phases)
+    assert broken.phase == "build" and broken.exit_code not in (0, None) and not broken.timed_out
+    assert "cannot find value `missing`" in broken.stderr.decode() and broken.stdout == b""
+    assert phases.seen == ["build"]
+    again = await rust.execute('mod util;\nfn main() { println!("{}", util::answer() + 1); }', timeout_ms=T)
+    assert (again.exit_code, again.stdout) == (0, b"43\n")
+
+
+async def test_a_program_timeout_kills_it_and_the_session_lives_on(sessions: Sessions) -> None:
+    go = await sessions.start("go")
+    slow = await go.execute(GO_SLOW, timeout_ms=2_000)
+    assert slow.timed_out and slow.phase == "run" and slow.exit_code == 137
+    assert slow.stdout == b"started\n" and "time limit of 2000 ms" in slow.stderr.decode()
+    assert go.alive
+    after = await go.execute(GO_LEFTOVERS, timeout_ms=T)
+    assert (after.exit_code, after.stdout) == (0, b"sleeping: 0\n")  # its child went with it
 
 
 # ---- checkpoint and fork (CRIU) -----------------------------------------------------------------
