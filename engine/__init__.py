@@ -12,7 +12,11 @@ from engine.errors import (
     EngineError,
     ImageMissing,
     SandboxFailure,
+    SnapshotCorrupted,
+    SnapshotError,
+    TreeTooLarge,
     UnsupportedLanguage,
+    WorkspaceError,
 )
 from engine.executor import EngineConfig, Executor
 from engine.interaction import Interaction, ProgramNotRunning
@@ -43,6 +47,10 @@ __all__ = [
     "SandboxPolicy",
     "SessionDead",
     "SessionResult",
+    "SnapshotCorrupted",
+    "SnapshotError",
+    "TreeTooLarge",
     "UnsupportedLanguage",
     "Usage",
+    "WorkspaceError",
 ]
