@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import (
+    Conflict,
     ExecutionTimedOut,
     Forbidden,
     InsufficientResources,
@@ -31,6 +32,7 @@ ERROR_TABLE: dict[type[ServiceError], tuple[int, str]] = {
     PaymentRequired: (402, "PAYMENT_REQUIRED"),
     Forbidden: (403, "FORBIDDEN"),
     NotFound: (404, "NOT_FOUND"),
+    Conflict: (409, "CONFLICT"),
     ExecutionTimedOut: (408, "EXECUTION_TIMEOUT"),
     InternalError: (500, "INTERNAL_ERROR"),
     InsufficientResources: (507, "INSUFFICIENT_RESOURCES"),

@@ -24,7 +24,10 @@ class ExecuteIn(BaseModel):
 
     code: str = Field(..., min_length=1, description="The program's main file")
     language: Language
-    mode: Mode = "ephemeral"
+    mode: Mode | None = Field(
+        None,
+        description="Default: persistent with instance_id, branched with branch_id, ephemeral otherwise",
+    )
     resources: ResourcesIn | None = None
     env_vars: dict[str, str] | None = Field(None, description="Environment variables")
     files: dict[str, str] | None = Field(None, description="Input files: relative path → base64 content")
@@ -38,6 +41,13 @@ class ExecuteIn(BaseModel):
         False, description="Keep stdin open for WebSocket 'input' messages (end it with an input whose eof is true)"
     )
     tty: bool = Field(False, description="Run under a pseudo-terminal (resizable; stdout and stderr merged)")
+    instance_id: str | None = Field(
+        None, description="persistent: run in this live context (a new one is started without it)"
+    )
+    snapshot_id: str | None = Field(
+        None, description="persistent, checkpointed, branched: start from this snapshot instead of a fresh context"
+    )
+    branch_id: str | None = Field(None, description="branched: run on this branch's head and advance it")
 
 
 class CostOut(BaseModel):
@@ -52,7 +62,7 @@ class UsageOut(BaseModel):
 
 class ExecutionOut(BaseModel):
     execution_id: str = Field(..., examples=["exec_0123456789abcdef01234567"])
-    status: Literal["running", "completed", "failed", "timeout"]
+    status: Literal["running", "completed", "failed", "timeout", "restored"]
     exit_code: int | None
     stdout: str
     stderr: str
@@ -69,6 +79,9 @@ class ExecutionOut(BaseModel):
     usage: UsageOut
     created_at: datetime
     finished_at: datetime | None
+    instance_id: str | None = Field(None, description="The live context it ran in (persistent) or restored")
+    snapshot_id: str | None = Field(None, description="The snapshot it produced (checkpointed, branched)")
+    branch_id: str | None = Field(None, description="The branch whose head it advanced (branched)")
 
 
 class ErrorBody(BaseModel):
@@ -138,3 +151,98 @@ class CurrentUsageOut(BaseModel):
     rate_limit_remaining: int
     storage_used_bytes: int
     active_executions: int
+
+
+Metadata = dict[str, Any]
+
+
+class SnapshotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str | None = Field(None, description="A persistent execution whose live context to snapshot")
+    instance_id: str | None = Field(None, description="The instance to snapshot")
+    metadata: Metadata | None = Field(None, description="Free-form, e.g. name and tags", examples=[{"name": "v1"}])
+
+
+class SnapshotOut(BaseModel):
+    snapshot_id: str = Field(..., examples=["snap_0123456789abcdef01234567"])
+    execution_id: str | None
+    mode: Literal["checkpointed", "branched", "merged"]
+    language: Language
+    parent_id: str | None = Field(..., description="The snapshot this one descends from")
+    instance_id: str | None
+    branch_id: str | None = Field(..., description="The branch this snapshot was committed to")
+    merged_from: list[str] | None = Field(..., description="The branch heads a merged snapshot combines")
+    created_at: datetime
+    size_bytes: int = Field(..., description="Bytes this snapshot holds in the store (process state and files)")
+    checksum: str = Field(..., description="sha256 over the stored content; verified on every restore")
+    metadata: Metadata
+
+
+class SnapshotListOut(BaseModel):
+    snapshots: list[SnapshotOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class RestoreOut(BaseModel):
+    execution_id: str
+    snapshot_id: str
+    status: Literal["restored"]
+    duration_ms: int = Field(..., description="Measured time to verify, restore and reconnect the context")
+    instance_id: str = Field(..., description="The restored live context; run code in it with instance_id")
+
+
+class SnapshotDeletedOut(BaseModel):
+    snapshot_id: str
+    deleted: Literal[True]
+    deleted_branches: list[str] = Field(..., description="Branches whose head it was (only with force)")
+    reparented_children: list[str] = Field(..., description="Snapshots now attached to its parent (only with force)")
+
+
+class BranchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot_id: str | None = Field(None, description="The snapshot to branch from")
+    parent_branch: str | None = Field(None, description="Branch from this branch (at its head unless snapshot_id)")
+    metadata: Metadata | None = None
+
+
+class BranchOut(BaseModel):
+    branch_id: str = Field(..., examples=["branch_0123456789abcdef01234567"])
+    snapshot_id: str = Field(..., description="The snapshot the branch was created from")
+    head_snapshot_id: str = Field(..., description="The newest snapshot committed to the branch")
+    parent_branch: str | None
+    created_at: datetime
+    updated_at: datetime
+    metadata: Metadata
+
+
+class BranchListOut(BaseModel):
+    branches: list[BranchOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class MergeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    branch_ids: list[str] = Field(..., min_length=2, description="The branches to merge, in order")
+    strategy: Literal["three_way", "ours", "theirs"] = "three_way"
+    metadata: Metadata | None = None
+
+
+class MergeOut(BaseModel):
+    snapshot_id: str
+    checksum: str
+    size_bytes: int
+    branch_ids: list[str]
+    strategy: Literal["three_way", "ours", "theirs"]
+    base_snapshot_id: str | None = Field(..., description="The common ancestor merged against")
+    merged_files: int
+    resolved_conflicts: list[dict[str, Any]] = Field(..., description="Conflicts that ours/theirs settled")
+    memory_state: Literal["fresh"]
+    note: str
+    created_at: datetime

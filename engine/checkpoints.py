@@ -22,6 +22,7 @@ import logging
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,29 +120,49 @@ async def stage_fork(
 
     Lets a caller attach to the fork before :func:`start_fork` restores it.
     """
+
+    def copy(target: Path) -> None:
+        shutil.copytree(checkpoint.path, target, symlinks=True)
+
+    return await stage_restore(docker, checkpoint.name, copy, config=config, name=name)
+
+
+async def stage_restore(
+    docker: DockerClient,
+    checkpoint_name: str,
+    fill: Callable[[Path], None],
+    *,
+    config: dict[str, Any],
+    name: str | None = None,
+) -> str:
+    """Create a container from ``config`` whose checkpoint folder ``checkpoint_name`` is written by ``fill``.
+
+    ``fill`` runs in a worker thread and gets the folder, which does not exist yet. On any
+    failure the new container is removed; an ``OSError`` of ``fill`` becomes :class:`CheckpointFailed`.
+    """
     container_id = await docker.create_container(config, name=name)
     try:
-        target = checkpoint_path(await docker.docker_root_dir(), container_id, checkpoint.name)
-        await asyncio.to_thread(shutil.copytree, checkpoint.path, target, symlinks=True)
+        target = checkpoint_path(await docker.docker_root_dir(), container_id, checkpoint_name)
+        await asyncio.to_thread(fill, target)
     except BaseException as exc:  # also on cancellation: never leak the new container
         await remove_quietly(docker, container_id)
         if isinstance(exc, OSError):
-            raise CheckpointFailed(f"cannot copy checkpoint {checkpoint.name} into a new container: {exc}") from exc
+            raise CheckpointFailed(f"cannot copy checkpoint {checkpoint_name} into a new container: {exc}") from exc
         raise
     return container_id
 
 
-async def start_fork(docker: DockerClient, container_id: str, checkpoint: Checkpoint) -> None:
-    """Restore a staged fork; on failure the fork is removed."""
+async def start_fork(docker: DockerClient, container_id: str, checkpoint_name: str) -> None:
+    """Restore a staged fork from its checkpoint folder ``checkpoint_name``; on failure the fork is removed."""
     try:
-        await docker.start_from_checkpoint(container_id, checkpoint.name)
+        await _start_from_checkpoint(docker, container_id, checkpoint_name)
     except BaseException as exc:
         # Read CRIU's log before removing the fork: it lives in the fork's runtime folder.
         reason = failure_reason(exc.message) if isinstance(exc, DockerAPIError) else ""
         await remove_quietly(docker, container_id)
         if isinstance(exc, DockerAPIError):
             raise CheckpointFailed(
-                f"cannot restore checkpoint {checkpoint.name} into container {container_id[:12]}: {reason}"
+                f"cannot restore checkpoint {checkpoint_name} into container {container_id[:12]}: {reason}"
             ) from exc
         raise
     try:
@@ -150,7 +171,23 @@ async def start_fork(docker: DockerClient, container_id: str, checkpoint: Checkp
         await remove_quietly(docker, container_id)
         raise
     # The restored processes no longer need the copy; the original checkpoint stays.
-    await _delete_quietly(docker, container_id, checkpoint.name)
+    await _delete_quietly(docker, container_id, checkpoint_name)
+
+
+async def _start_from_checkpoint(docker: DockerClient, container_id: str, checkpoint_name: str) -> None:
+    """Start from a checkpoint, once more after Docker 20.10's spurious upload conflict.
+
+    That daemon uploads the checkpoint into containerd's content store before restoring and
+    sometimes fails with "commit failed: content sha256:…: already exists" (moby/moby#42900)
+    when identical content was uploaded before; nothing has started then, so a retry is safe.
+    """
+    try:
+        await docker.start_from_checkpoint(container_id, checkpoint_name)
+    except DockerAPIError as exc:
+        if "already exists" not in exc.message:
+            raise
+        log.info("restore of %s hit Docker's content upload conflict; retrying", container_id[:12])
+        await docker.start_from_checkpoint(container_id, checkpoint_name)
 
 
 async def _enforce_read_only_root(docker: DockerClient, container_id: str) -> None:
@@ -201,7 +238,7 @@ async def fork(docker: DockerClient, checkpoint: Checkpoint, *, config: dict[str
         CheckpointFailed: the checkpoint could not be copied or restored (the new container is removed).
     """
     container_id = await stage_fork(docker, checkpoint, config=config, name=name)
-    await start_fork(docker, container_id, checkpoint)
+    await start_fork(docker, container_id, checkpoint.name)
     return container_id
 
 

@@ -49,6 +49,20 @@ class _Load:
     memory_mb: int = 0
 
 
+class Reservation:
+    """Memory held for a long-lived sandbox (a live context) until :meth:`release`."""
+
+    def __init__(self, load: _Load, memory_mb: int) -> None:
+        self._load = load
+        self._memory_mb = memory_mb
+        load.memory_mb += memory_mb
+
+    def release(self) -> None:
+        """Give the memory back; safe to call twice."""
+        self._load.memory_mb -= self._memory_mb
+        self._memory_mb = 0
+
+
 class Executor:
     """Runs programs in fresh hardened sandboxes; never reuses one."""
 
@@ -162,6 +176,15 @@ class Executor:
                     "memory_available_mb": max(config.memory_budget_mb - load.memory_mb, 0),
                 },
             )
+
+    def reserve(self, resources: Resources) -> Reservation:
+        """Hold ``resources.memory_mb`` of the node's budget for a sandbox that outlives one execution.
+
+        Raises:
+            CapacityExceeded: the node cannot take it now.
+        """
+        self.check_capacity(resources)
+        return Reservation(self._load, resources.memory_mb)
 
     @contextlib.asynccontextmanager
     async def _admitted(self, resources: Resources) -> AsyncIterator[None]:

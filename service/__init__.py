@@ -4,6 +4,7 @@ from service.api_keys import ApiKeyService, CreatedKey, KeyInfo, KeyOptions, Pri
 from service.billing import BillingService
 from service.config import Settings
 from service.errors import (
+    Conflict,
     ExecutionTimedOut,
     Forbidden,
     InsufficientResources,
@@ -23,6 +24,7 @@ from service.usage import CurrentUsage, Period, UsageReport, UsageService, parse
 __all__ = [
     "ApiKeyService",
     "BillingService",
+    "Conflict",
     "CreatedKey",
     "CurrentUsage",
     "ExecutionRecord",

@@ -58,8 +58,14 @@ class Settings(BaseSettings):
 
     price_per_cpu_second: float = 0.00002
     price_per_memory_gb_second: float = 0.0000025
+    price_per_gb_month_stored: float = 0.10
+    """Snapshot storage, charged pro rata for the time each snapshot is held (a month is 30 days)."""
     default_credits: float = 100.0
     """Credits a tenant starts with (bootstrap keys, the generated first key, `faas keys create` without --credits)."""
+
+    instance_idle_timeout_s: float = 1800.0
+    """A live context (instance) that runs nothing for this long is stopped and its memory freed."""
+    max_instances_per_tenant: int = 10
 
     redis_url: str | None = None
     """When set, rate limits are shared by every API process through Redis."""

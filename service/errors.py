@@ -6,6 +6,7 @@ ServiceError
 ├── PaymentRequired       the tenant's credits are used up (402)
 ├── Forbidden             key lacks a scope (403)
 ├── NotFound              unknown or another tenant's resource (404)
+├── Conflict              the resource's state forbids it: dependants, merge conflicts, corruption (409)
 ├── ExecutionTimedOut     the program hit its time limit (408)
 ├── InsufficientResources the node cannot take the work now (507)
 └── InternalError         a failure of ours, not the user's (500)
@@ -42,6 +43,10 @@ class Forbidden(ServiceError):
 
 
 class NotFound(ServiceError):
+    pass
+
+
+class Conflict(ServiceError):
     pass
 
 

@@ -22,6 +22,7 @@ class PreparedExecution:
     mode: str
     program: Program
     cache_key: str | None
+    request: ExecutionRequest
 
 
 def running_record(execution_id: str, request: ExecutionRequest, resources: Resources) -> ExecutionRecord:

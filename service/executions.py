@@ -14,25 +14,13 @@ from typing import Any, cast
 
 from sqlalchemy import Table
 
-from engine import (
-    CapacityExceeded,
-    EngineError,
-    Executor,
-    ImageMissing,
-    Interaction,
-    Outcome,
-    Program,
-    ProgramNotRunning,
-    Resources,
-    UnsupportedLanguage,
-)
+from engine import EngineError, Executor, Interaction, Program, ProgramNotRunning, Resources
 from service.billing import BillingService
 from service.cache_keys import execution_cache_key
 from service.config import Settings
+from service.engine_errors import translate_engine_error
 from service.errors import (
     ExecutionTimedOut,
-    InsufficientResources,
-    InternalError,
     InvalidRequest,
     NotFound,
     ServiceError,
@@ -42,6 +30,7 @@ from service.live import Event, LiveExecution, LiveExecutions
 from service.pricing import execution_cost, memory_gb_seconds
 from service.records import ExecutionRecord, output_text
 from service.requests import (
+    STATEFUL_MODES,
     ExecutionRequest,
     check_code,
     check_env,
@@ -50,6 +39,7 @@ from service.requests import (
     resolve_resources,
 )
 from service.result_cache import ResultCache
+from service.stateful import Listeners, StatefulExecutions, StatefulResult
 from store import Database, ExecutionRow
 from store import executions as stored
 
@@ -71,25 +61,22 @@ def new_execution_id() -> str:
     return "exec_" + secrets.token_hex(12)
 
 
-def translate_engine_error(exc: EngineError) -> Exception:
-    """The single table from engine errors to service errors."""
-    if isinstance(exc, CapacityExceeded):
-        return InsufficientResources(str(exc), details=exc.details)
-    if isinstance(exc, UnsupportedLanguage):
-        return InvalidRequest(str(exc), details={"field": "language"})
-    if isinstance(exc, ImageMissing):
-        return InternalError(str(exc), details={"reason": "runtime image missing"})
-    return InternalError("the sandbox failed while running this execution; it was not charged")
-
-
 class ExecutionService:
     """Runs executions for tenants and keeps their records."""
 
-    def __init__(self, settings: Settings, database: Database, executor: Executor, billing: BillingService) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        executor: Executor,
+        billing: BillingService,
+        stateful: StatefulExecutions,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.executor = executor
         self.billing = billing
+        self.stateful = stateful
         self.live = LiveExecutions()
         self._results = ResultCache()
         self._background: set[asyncio.Task[None]] = set()
@@ -121,6 +108,15 @@ class ExecutionService:
                     "stdout": record.stdout,
                     "stderr": record.stderr,
                     "truncated": record.truncated,
+                    **{
+                        name: value
+                        for name, value in (
+                            ("instance_id", record.instance_id),
+                            ("snapshot_id", record.snapshot_id),
+                            ("branch_id", record.branch_id),
+                        )
+                        if value is not None
+                    },
                 },
             )
         return record
@@ -143,7 +139,8 @@ class ExecutionService:
         hit = await self._lookup_cached(tenant_id, prepared)
         if hit is not None:
             return hit
-        self._check_capacity(prepared.program.resources)
+        if request.instance_id is None:  # a run in an existing instance needs no new memory
+            self._check_capacity(prepared.program.resources)
         held = contextlib.AsyncExitStack()
         if guard is not None:
             await held.enter_async_context(guard)
@@ -192,7 +189,7 @@ class ExecutionService:
                 resources=resources,
                 image_id=self._image_id(program.language),
             )
-        return PreparedExecution(mode=request.mode, program=program, cache_key=cache_key)
+        return PreparedExecution(mode=request.mode, program=program, cache_key=cache_key, request=request)
 
     async def _lookup_cached(self, tenant_id: str, prepared: PreparedExecution) -> ExecutionRecord | None:
         if prepared.cache_key is None:
@@ -219,22 +216,32 @@ class ExecutionService:
         created_at = datetime.now(UTC)
         events = EventPublisher(live)
         try:
-            outcome = await self.executor.execute(
-                prepared.program, on_output=events.output, on_phase=events.phase, interaction=live.interaction
-            )
+            result = await self._run_on_engine(tenant_id, prepared, live, events)
         except EngineError as exc:
             log.warning("execution failed in the engine: %s", exc)
             error = translate_engine_error(exc)
             live.publish({"type": "error", "error": str(error)})
             raise error from exc
+        except ServiceError as exc:
+            live.publish({"type": "error", "error": exc.message})
+            raise
         except asyncio.CancelledError:
             live.publish({"type": "error", "error": "the node shut down while this execution ran; it was stopped"})
             raise
-        record = await self._record(
-            tenant_id, prepared.mode, prepared.program, outcome, prepared.cache_key, created_at, live.execution_id
-        )
+        record = await self._record(tenant_id, prepared, result, created_at, live.execution_id)
         events.finish(record)
         return record
+
+    async def _run_on_engine(
+        self, tenant_id: str, prepared: PreparedExecution, live: LiveExecution, events: EventPublisher
+    ) -> StatefulResult:
+        if prepared.mode in STATEFUL_MODES:
+            listeners = Listeners(on_output=events.output, on_phase=events.phase)
+            return await self.stateful.run(tenant_id, live.execution_id, prepared.request, prepared.program, listeners)
+        outcome = await self.executor.execute(
+            prepared.program, on_output=events.output, on_phase=events.phase, interaction=live.interaction
+        )
+        return StatefulResult(outcome)
 
     async def get(self, tenant_id: str, execution_id: str) -> ExecutionRecord:
         live = self.live.get(tenant_id, execution_id)
@@ -331,20 +338,19 @@ class ExecutionService:
     async def _record(
         self,
         tenant_id: str,
-        mode: str,
-        program: Program,
-        outcome: Outcome,
-        cache_key: str | None,
+        prepared: PreparedExecution,
+        result: StatefulResult,
         created_at: datetime,
         execution_id: str,
     ) -> ExecutionRecord:
+        outcome, program, cache_key = result.outcome, prepared.program, prepared.cache_key
         gb_seconds = memory_gb_seconds(outcome.usage.memory_peak_bytes, outcome.duration_ms)
         cost = execution_cost(outcome.usage.cpu_seconds, gb_seconds, self.settings)
         row = ExecutionRow(
             id=execution_id,
             tenant_id=tenant_id,
             language=program.language,
-            mode=mode,
+            mode=prepared.mode,
             status=outcome.status,
             exit_code=outcome.exit_code,
             stdout=output_text(outcome.stdout),
@@ -367,6 +373,9 @@ class ExecutionService:
             resources=dataclasses.asdict(program.resources),
             created_at=created_at,
             finished_at=datetime.now(UTC),
+            instance_id=result.instance_id,
+            snapshot_id=result.snapshot_id,
+            branch_id=result.branch_id,
         )
         async with self.database.session() as session, session.begin():
             session.add(row)

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from engine import LANGUAGES, EngineConfig, Executor, Resources, SandboxPolicy
-from provisioning import runtime_image_reference
+from engine.contexts import ContextEngine
+from engine.snapshot_store import SnapshotStore
+from provisioning import load_checkpointable_seccomp_profile, runtime_image_reference
 from service.api_keys import ApiKeyService, Principal
 from service.billing import BillingService
+from service.branches import BranchService
 from service.config import Settings
 from service.executions import ExecutionService
+from service.instances import InstanceService
 from service.rate_limits import RateLimiter, RateLimits, create_rate_limiter
+from service.snapshots import SnapshotService
+from service.stateful import StatefulExecutions
 from service.usage import UsageService
 from store import Database, migrate
 
@@ -28,6 +35,9 @@ class Node:
     billing: BillingService
     usage: UsageService
     rate_limiter: RateLimiter
+    instances: InstanceService
+    snapshots: SnapshotService
+    branches: BranchService
     generated_key: str | None = None
 
     def limits_for(self, principal: Principal) -> RateLimits:
@@ -42,6 +52,12 @@ class Node:
 
 def engine_config(settings: Settings) -> EngineConfig:
     images = {language: settings.images.get(language) or runtime_image_reference(language) for language in LANGUAGES}
+    seccomp_profile = load_checkpointable_seccomp_profile()
+    if seccomp_profile is None:
+        logging.getLogger(__name__).warning(
+            "no valid seccomp profile for checkpointable sandboxes: JavaScript sessions cannot be "
+            "checkpointed (Node's io_uring rings); run `faas setup` to write it"
+        )
     return EngineConfig(
         images=images,
         artifact_dir=settings.data_dir / "artifacts",
@@ -54,6 +70,7 @@ def engine_config(settings: Settings) -> EngineConfig:
             output_limit_bytes=settings.output_limit_bytes,
             build_timeout_ms=settings.build_timeout_ms,
             runtime=settings.oci_runtime,
+            seccomp_profile=seccomp_profile,
         ),
         default_resources=Resources(
             cpu_cores=settings.default_cpu_cores,
@@ -81,21 +98,35 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
         api_keys = ApiKeyService(database, default_credits=settings.default_credits)
         billing = BillingService(database)
         await api_keys.bootstrap(settings.bootstrap_keys())
+        contexts = ContextEngine(
+            executor,
+            SnapshotStore(settings.data_dir / "snapshots"),
+            max_workspace_bytes=settings.workspace_mb * 1024 * 1024,
+        )
+        instances = InstanceService(settings, database, contexts)
+        await instances.start()
+        snapshots = SnapshotService(database, contexts, instances)
+        branches = BranchService(database, snapshots)
+        stateful = StatefulExecutions(settings, instances, snapshots, branches)
         node = Node(
             settings=settings,
             database=database,
             executor=executor,
-            executions=ExecutionService(settings, database, executor, billing),
+            executions=ExecutionService(settings, database, executor, billing, stateful),
             api_keys=api_keys,
             billing=billing,
-            usage=UsageService(database, billing),
+            usage=UsageService(database, billing, settings),
             rate_limiter=rate_limiter,
+            instances=instances,
+            snapshots=snapshots,
+            branches=branches,
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node
     finally:
         if node is not None:
             await node.executions.close()
+            await node.instances.close()
         await executor.close()
         await rate_limiter.close()
         await database.close()

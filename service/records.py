@@ -31,6 +31,9 @@ class ExecutionRecord:
     created_at: datetime
     finished_at: datetime | None
     timeout_ms: int
+    instance_id: str | None = None
+    snapshot_id: str | None = None
+    branch_id: str | None = None
 
     @classmethod
     def from_row(cls, row: ExecutionRow) -> ExecutionRecord:
@@ -56,6 +59,9 @@ class ExecutionRecord:
             created_at=row.created_at,
             finished_at=row.finished_at,
             timeout_ms=int(row.resources.get("timeout_ms", 0)),
+            instance_id=row.instance_id,
+            snapshot_id=row.snapshot_id,
+            branch_id=row.branch_id,
         )
 
 

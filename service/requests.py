@@ -13,7 +13,7 @@ from service.config import Settings
 from service.errors import InvalidRequest
 
 MODES = ("ephemeral", "cached", "checkpointed", "branched", "persistent")
-SUPPORTED_MODES = ("ephemeral", "cached")
+STATEFUL_MODES = ("checkpointed", "branched", "persistent")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_PATH_DEPTH = 16
 
@@ -41,6 +41,23 @@ class ExecutionRequest:
     """Keep stdin open for input sent while the program runs (streamed executions)."""
     tty: bool = False
     """Run under a pseudo-terminal (stdout and stderr merged; resizable)."""
+    instance_id: str | None = None
+    """Persistent mode: the live context to run in (a new one is started when absent)."""
+    snapshot_id: str | None = None
+    """Stateful modes: the snapshot to start from."""
+    branch_id: str | None = None
+    """Branched mode: the branch whose head to run on and advance."""
+
+
+def infer_mode(mode: str | None, *, instance_id: str | None, branch_id: str | None) -> str:
+    """The mode a request asks for; without one, an instance implies persistent and a branch branched."""
+    if mode is not None:
+        return mode
+    if instance_id is not None:
+        return "persistent"
+    if branch_id is not None:
+        return "branched"
+    return "ephemeral"
 
 
 def resolve_resources(requested: RequestedResources, settings: Settings) -> Resources:
@@ -72,10 +89,36 @@ def check_language_and_mode(request: ExecutionRequest) -> None:
         )
     if request.mode not in MODES:
         raise InvalidRequest(f"unknown mode {request.mode!r}; modes: {', '.join(MODES)}", details={"field": "mode"})
-    if request.mode not in SUPPORTED_MODES:
+    check_state_references(request)
+
+
+def check_state_references(request: ExecutionRequest) -> None:
+    """Each stateful reference belongs to the modes that use it; stateful modes take no stdin."""
+    allowed = {
+        "instance_id": ("persistent",),
+        "snapshot_id": STATEFUL_MODES,
+        "branch_id": ("branched",),
+    }
+    for name, modes in allowed.items():
+        if getattr(request, name) is not None and request.mode not in modes:
+            raise InvalidRequest(
+                f"{name} is used by mode {' or '.join(modes)}, not by mode {request.mode!r}",
+                details={"field": name, "modes": list(modes)},
+            )
+    if request.instance_id is not None and request.snapshot_id is not None:
         raise InvalidRequest(
-            f"mode {request.mode!r} is not supported by this node yet; supported modes: {', '.join(SUPPORTED_MODES)}",
-            details={"field": "mode", "supported": list(SUPPORTED_MODES)},
+            "give either instance_id (run in that instance) or snapshot_id (start a new one from it), not both",
+            details={"fields": ["instance_id", "snapshot_id"]},
+        )
+    if request.mode == "branched" and request.branch_id is None and request.snapshot_id is None:
+        raise InvalidRequest(
+            "mode branched runs on a branch head or a snapshot: give branch_id or snapshot_id",
+            details={"fields": ["branch_id", "snapshot_id"]},
+        )
+    if request.mode in STATEFUL_MODES and (request.stdin is not None or request.interactive or request.tty):
+        raise InvalidRequest(
+            f"mode {request.mode} runs in a live context that has no standard input; pass data in files instead",
+            details={"field": "stdin", "mode": request.mode},
         )
 
 

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from service.billing import BillingService
+from service.config import Settings
 from service.errors import InvalidRequest
+from service.pricing import GIB
 from service.requests import MODES
 from store import Database
+from store import snapshots as stored_snapshots
 from store import usage as stored
 from store.usage import ExecutionTotals
+
+MONTH_SECONDS = 30 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,19 @@ def _parse_instant(text: str, name: str, *, end_of_day: bool) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def storage_cost(
+    held: list[tuple[int, datetime, datetime | None]], period: Period, now: datetime, price_per_gb_month: float
+) -> float:
+    """What holding snapshots ``(size_bytes, created_at, deleted_at)`` cost within the period, up to ``now``."""
+    end = min(period.end, now)
+    gb_seconds = 0.0
+    for size, created, deleted in held:
+        stop = min(deleted, end) if deleted is not None else end
+        seconds = (stop - max(created, period.start)).total_seconds()
+        gb_seconds += size / GIB * max(seconds, 0.0)
+    return round(gb_seconds / MONTH_SECONDS * price_per_gb_month, 8)
+
+
 def month_of(now: datetime) -> Period:
     """The calendar month (UTC) that ``now`` falls in."""
     start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -84,27 +102,33 @@ def parse_period(start_date: str | None, end_date: str | None, *, now: datetime)
 class UsageService:
     """Aggregates a tenant's executions and credits."""
 
-    def __init__(self, database: Database, billing: BillingService) -> None:
+    def __init__(self, database: Database, billing: BillingService, settings: Settings) -> None:
         self.database = database
         self.billing = billing
+        self.settings = settings
 
-    async def report(self, tenant_id: str, period: Period) -> UsageReport:
-        """Usage of the tenant's executions created within the period.
+    async def report(self, tenant_id: str, period: Period, *, now: datetime | None = None) -> UsageReport:
+        """Usage of the tenant's executions created within the period, and of its snapshot storage.
 
-        Storage and network are zero: snapshots do not exist yet (the artefact cache is the node's,
-        not billed) and sandboxes have no network.
+        ``total_gb_stored`` is what the tenant's snapshots hold now; ``storage_cost`` charges each
+        snapshot's size for the part of the period it was held (GB-months of 30 days). Network is
+        zero: sandboxes have no network.
         """
+        now = now or datetime.now(UTC)
         async with self.database.session() as session:
             totals = await stored.execution_totals(session, tenant_id, period.start, period.end)
+            created = await stored_snapshots.snapshots_created_between(session, tenant_id, period.start, period.end)
+            held = await stored_snapshots.snapshots_held_during(session, tenant_id, period.start, period.end)
+            used = await stored_snapshots.storage_used_bytes(session, tenant_id)
         by_mode = {mode: totals.by_mode.get(mode, 0) for mode in MODES}
         return UsageReport(
             period=period,
             executions=dataclasses.replace(totals, by_mode=by_mode),
-            snapshots_created=0,
-            total_gb_stored=0.0,
+            snapshots_created=created,
+            total_gb_stored=round(used / GIB, 9),
             ingress_gb=0.0,
             egress_gb=0.0,
-            storage_cost=0.0,
+            storage_cost=storage_cost(held, period, now, self.settings.price_per_gb_month_stored),
             network_cost=0.0,
             credits_remaining=await self.billing.balance(tenant_id),
         )
@@ -121,13 +145,14 @@ class UsageService:
                 when they finish, so the caller counts them).
             pending_charges: what those running executions cost so far (charged when they finish).
 
-        ``storage_used_bytes`` is 0: the only stored data billed per tenant will be snapshots,
-        which do not exist yet.
+        ``storage_used_bytes`` is what the tenant's snapshots hold in the snapshot store.
         """
+        async with self.database.session() as session:
+            used = await stored_snapshots.storage_used_bytes(session, tenant_id)
         return CurrentUsage(
             current_balance=await self.billing.balance(tenant_id),
             pending_charges=pending_charges,
             rate_limit_remaining=rate_limit_remaining,
-            storage_used_bytes=0,
+            storage_used_bytes=used,
             active_executions=active_executions,
         )

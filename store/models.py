@@ -84,6 +84,11 @@ class ExecutionRow(Base):
     resources: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(index=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    instance_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    """The live context the execution ran in (persistent mode) or that it restored (status restored)."""
+    snapshot_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The snapshot the execution produced (checkpointed, branched) or restored."""
+    branch_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
     __table_args__ = (Index("ix_executions_tenant_id_created_at", "tenant_id", "created_at"),)
 
@@ -100,3 +105,66 @@ class CreditLedgerRow(Base):
     amount: Mapped[float] = mapped_column(Float)
     balance_after: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column()
+
+
+class SnapshotRow(Base):
+    """A stored snapshot: a CRIU checkpoint tree and a workspace tree in the snapshot store."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    execution_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    instance_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    branch_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    checksum: Mapped[str] = mapped_column(String(80))
+    checkpoint_tree: Mapped[str] = mapped_column(String(80))
+    workspace_tree: Mapped[str] = mapped_column(String(80))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    image_id: Mapped[str] = mapped_column(String(100))
+    resources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    merged_from: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    created_at: Mapped[datetime] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Deleted snapshots keep their row (without content) so storage stays billable for the time it was held."""
+
+    __table_args__ = (Index("ix_snapshots_tenant_id_created_at", "tenant_id", "created_at"),)
+
+
+class BranchRow(Base):
+    """A movable head over the snapshot tree; executions in branched mode advance it."""
+
+    __tablename__ = "branches"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    snapshot_id: Mapped[str] = mapped_column(String(40), index=True)
+    """The snapshot the branch was created from."""
+    head_snapshot_id: Mapped[str] = mapped_column(String(40), index=True)
+    parent_branch: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class InstanceRow(Base):
+    """A live context (a sandbox whose state persists between executions) and its lifecycle."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    node_id: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    container_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The snapshot it was restored from, if any."""
+    resources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stopped_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()

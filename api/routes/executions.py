@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 from api.deps import ExecutePrincipalDep, NodeDep, ReadPrincipalDep
 from api.schemas import CostOut, ErrorOut, ExecuteIn, ExecutionOut, UsageOut
 from service import ExecutionRecord, ExecutionRequest, RequestedResources
+from service.requests import infer_mode
 
 router = APIRouter(tags=["executions"])
 
@@ -17,7 +18,9 @@ ERRORS: dict[int | str, dict[str, object]] = {
         401: "Invalid or missing API key",
         402: "The tenant's credits are used up",
         403: "The API key lacks the execute scope",
+        404: "The instance, snapshot or branch is not the caller's",
         408: "Execution timed out (partial output in details)",
+        409: "The instance is stopped, or the branch moved on meanwhile",
         429: "Rate limit or concurrent-execution limit of the key exceeded",
         500: "Internal error",
         507: "The node cannot take the work now",
@@ -30,7 +33,7 @@ def to_request(body: ExecuteIn) -> ExecutionRequest:
     return ExecutionRequest(
         language=body.language,
         code=body.code,
-        mode=body.mode,
+        mode=infer_mode(body.mode, instance_id=body.instance_id, branch_id=body.branch_id),
         resources=RequestedResources(
             cpu_cores=resources.cpu_cores if resources else None,
             memory_mb=resources.memory_mb if resources else None,
@@ -41,6 +44,9 @@ def to_request(body: ExecuteIn) -> ExecutionRequest:
         stdin=body.stdin,
         interactive=body.interactive or body.tty,
         tty=body.tty,
+        instance_id=body.instance_id,
+        snapshot_id=body.snapshot_id,
+        branch_id=body.branch_id,
     )
 
 
@@ -64,6 +70,9 @@ def to_response(record: ExecutionRecord) -> ExecutionOut:
         usage=UsageOut(cpu_seconds=record.cpu_seconds, memory_peak_bytes=record.memory_peak_bytes),
         created_at=record.created_at,
         finished_at=record.finished_at,
+        instance_id=record.instance_id,
+        snapshot_id=record.snapshot_id,
+        branch_id=record.branch_id,
     )
 
 

@@ -73,8 +73,10 @@ async def test_validation_errors_are_invalid_request(
         ({"files": {"../../etc/passwd": "eA=="}}, "invalid file path"),
         ({"files": {"a.txt": "%%%"}}, "not valid base64"),
         ({"env_vars": {"BAD-NAME": "x"}}, "invalid environment variable name"),
-        ({"mode": "checkpointed"}, "not supported by this node yet"),
-        ({"mode": "persistent"}, "supported modes: ephemeral, cached"),
+        ({"mode": "branched"}, "give branch_id or snapshot_id"),
+        ({"mode": "cached", "snapshot_id": "snap_x"}, "snapshot_id is used by mode checkpointed or"),
+        ({"mode": "persistent", "stdin": "x"}, "has no standard input"),
+        ({"instance_id": "inst_x", "snapshot_id": "snap_x"}, "not both"),
     ],
 )
 async def test_service_rules_are_invalid_request_with_a_clear_message(

@@ -25,7 +25,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def served_node(tmp_path_factory: pytest.TempPathFactory, require_docker: None) -> Iterator[Server]:
-    server = Server(Path(tmp_path_factory.mktemp("schemathesis")), {"FAAS_API_KEYS": KEY})
+    # Hundreds of generated requests: above the default per-key rate limits, which have tests of their own.
+    limits = {"FAAS_RATE_LIMIT_PER_MINUTE": "100000", "FAAS_RATE_LIMIT_PER_HOUR": "1000000"}
+    server = Server(Path(tmp_path_factory.mktemp("schemathesis")), {"FAAS_API_KEYS": KEY, **limits})
     yield server
     server.stop()
 

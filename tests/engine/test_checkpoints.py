@@ -180,7 +180,7 @@ class Harness:
         """A fork whose output is read from its first restored byte (attached before the restore)."""
         fork_id = await checkpoints.stage_fork(self.docker, checkpoint, config=config)
         lines = await self.attach(fork_id)
-        await checkpoints.start_fork(self.docker, fork_id, checkpoint)
+        await checkpoints.start_fork(self.docker, fork_id, checkpoint.name)
         return fork_id, lines
 
     async def leftovers(self) -> list[str]:
@@ -358,7 +358,7 @@ async def test_a_broken_checkpoint_fails_the_fork_and_leaves_no_container(harnes
     for pages in copied.glob("pages-*.img"):
         pages.unlink()
     with pytest.raises(CheckpointFailed, match=f"cannot restore checkpoint {snapshot.name}"):
-        await checkpoints.start_fork(harness.docker, fork_id, snapshot)
+        await checkpoints.start_fork(harness.docker, fork_id, snapshot.name)
     assert set(await harness.leftovers()) == {original}
 
 

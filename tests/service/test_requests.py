@@ -9,6 +9,7 @@ from service.requests import (
     check_file_path,
     check_language_and_mode,
     decode_files,
+    infer_mode,
     resolve_resources,
 )
 
@@ -56,10 +57,25 @@ def test_env_names_and_values_are_checked() -> None:
             check_env(env)
 
 
-def test_modes_of_later_issues_are_refused_with_the_supported_list() -> None:
+def test_stateful_references_belong_to_their_modes() -> None:
     check_language_and_mode(ExecutionRequest(language="go", code="", mode="cached"))
-    with pytest.raises(InvalidRequest) as caught:
-        check_language_and_mode(ExecutionRequest(language="python", code="", mode="branched"))
-    assert "ephemeral, cached" in caught.value.message
-    with pytest.raises(InvalidRequest):
-        check_language_and_mode(ExecutionRequest(language="cobol", code=""))
+    check_language_and_mode(ExecutionRequest(language="go", code="", mode="branched", branch_id="branch_x"))
+    check_language_and_mode(ExecutionRequest(language="go", code="", mode="checkpointed", snapshot_id="snap_x"))
+    refused = [
+        ExecutionRequest(language="python", code="", mode="branched"),
+        ExecutionRequest(language="python", code="", mode="ephemeral", instance_id="inst_x"),
+        ExecutionRequest(language="python", code="", mode="persistent", branch_id="branch_x"),
+        ExecutionRequest(language="python", code="", mode="checkpointed", stdin="x"),
+        ExecutionRequest(language="cobol", code=""),
+        ExecutionRequest(language="python", code="", mode="sideways"),
+    ]
+    for request in refused:
+        with pytest.raises(InvalidRequest):
+            check_language_and_mode(request)
+
+
+def test_the_mode_follows_from_the_references_when_not_given() -> None:
+    assert infer_mode(None, instance_id="inst_x", branch_id=None) == "persistent"
+    assert infer_mode(None, instance_id=None, branch_id="branch_x") == "branched"
+    assert infer_mode(None, instance_id=None, branch_id=None) == "ephemeral"
+    assert infer_mode("cached", instance_id="inst_x", branch_id=None) == "cached"

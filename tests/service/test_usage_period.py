@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service import InvalidRequest, parse_period
+from service.usage import Period, storage_cost
 
 NOW = datetime(2024, 2, 10, 15, 30, tzinfo=UTC)
 
@@ -41,3 +42,17 @@ def test_dates_cover_whole_days_and_times_are_taken_in_utc() -> None:
 def test_bad_periods_are_invalid_requests(start: str | None, end: str | None, words: str) -> None:
     with pytest.raises(InvalidRequest, match=words):
         parse_period(start, end, now=NOW)
+
+
+def test_storage_is_charged_for_the_part_of_the_period_each_snapshot_was_held() -> None:
+    period = Period(start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 30, 23, 59, tzinfo=UTC))
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    gib = 1024**3
+    held = [
+        (gib, datetime(2026, 10, 1, tzinfo=UTC), None),  # held since before the period: 20 days until now
+        (2 * gib, datetime(2026, 11, 11, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC)),  # 5 days
+        (gib, datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 2, tzinfo=UTC)),  # deleted before: nothing
+    ]
+    cost = storage_cost(held, period, now, price_per_gb_month=3.0)
+    assert cost == pytest.approx((20 + 2 * 5) / 30 * 3.0)
+    assert storage_cost([], period, now, price_per_gb_month=3.0) == 0.0
