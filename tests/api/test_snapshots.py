@@ -111,6 +111,24 @@ async def test_persistent_python_keeps_variables_imports_and_open_files(api: htt
     assert busy["usage"]["cpu_seconds"] > 0 and busy["cost"]["total"] > 0  # metered from the context's cgroup
 
 
+async def test_a_persistent_execution_can_run_without_waiting(api: httpx.AsyncClient) -> None:
+    started = await call(
+        api,
+        "POST",
+        "/execute",
+        202,
+        json={"code": "y = 5\nprint(y)", "language": "python", "mode": "persistent", "async": True},
+    )
+    assert started["status"] == "running"
+    for _ in range(600):
+        record = await call(api, "GET", f"/executions/{started['execution_id']}")
+        if record["status"] != "running":
+            break
+        await asyncio.sleep(0.1)
+    assert record["status"] == "completed" and record["stdout"] == "5\n" and record["instance_id"]
+    assert await in_instance(api, record["instance_id"], "print(y * 2)") == "10\n"
+
+
 async def test_idle_instances_are_stopped_and_say_why(api: httpx.AsyncClient, stateful_node: Node) -> None:
     instance_id = (await execute(api, "x = 1", mode="persistent"))["instance_id"]
     tenant = (await stateful_node.api_keys.authenticate(KEY_A)).tenant_id
