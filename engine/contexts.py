@@ -34,7 +34,8 @@ from engine.models import Outcome, Phase, Program, Resources, Usage
 from engine.runner import OutputListener, PhaseListener
 from engine.sandbox import remove_quietly
 from engine.sessions import InterpreterSession, SessionDead, SessionResult, session_config
-from engine.snapshot_store import SnapshotStore, StoredTree
+from engine.snapshot_store import SnapshotStore
+from engine.tree_manifest import StoredTree
 from engine.workspace import WorkspaceTree, read_workspace, write_workspace
 
 log = logging.getLogger(__name__)

@@ -24,94 +24,31 @@ import errno
 import fcntl
 import hashlib
 import io
-import json
 import os
-import re
 import shutil
 import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from engine.errors import SnapshotCorrupted, SnapshotError, TreeTooLarge
-from engine.workspace import DEFAULT_MODES, PERMISSION_BITS, Kind, WorkspaceTree, is_normal_path
+from engine.tree_manifest import (
+    PREFIX,
+    StoredTree,
+    TreeEntry,
+    decode_manifest,
+    digest_of,
+    encode_manifest,
+    stored_tree,
+)
+from engine.workspace import DEFAULT_MODES, PERMISSION_BITS, Kind, WorkspaceTree
 
-PREFIX = "sha256:"
-MANIFEST_FORMAT = "faas-tree/1"
 BLOB_MODE = 0o444
 BUFFER_SIZE = 1 << 20
 DEFAULT_GC_GRACE_S = 3600.0
-_HEX = re.compile(r"[0-9a-f]{64}")
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    """One path of a tree; ``digest`` (sha256 hex of the content) is None for a directory."""
-
-    kind: Kind
-    digest: str | None
-    size: int
-    mode: int
-
-
-@dataclass(frozen=True)
-class StoredTree:
-    """A tree in the store: its ``sha256:`` checksum, entries, and bytes stored for it (deduplicated)."""
-
-    checksum: str
-    entries: Mapping[str, TreeEntry]
-    size_bytes: int
-
-
-def encode_manifest(entries: Mapping[str, TreeEntry]) -> bytes:
-    """The canonical manifest: sorted compact JSON, non-ASCII escaped (so any file name round-trips)."""
-    rows = [
-        {"path": path, "kind": entry.kind, "digest": entry.digest, "size": entry.size, "mode": entry.mode}
-        for path, entry in sorted(entries.items())
-    ]
-    return json.dumps({"format": MANIFEST_FORMAT, "entries": rows}, sort_keys=True, separators=(",", ":")).encode()
-
-
-def decode_manifest(data: bytes) -> dict[str, TreeEntry]:
-    """The entries of a manifest, checked: valid paths and digests, every parent a directory.
-
-    Raises:
-        ValueError: ``data`` is not a well-formed tree manifest.
-    """
-    document = json.loads(data)
-    if document.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"not a {MANIFEST_FORMAT} manifest")
-    entries: dict[str, TreeEntry] = {}
-    for row in document["entries"]:
-        kind, digest = row["kind"], row["digest"]
-        if kind not in DEFAULT_MODES or (kind == "dir") != (digest is None):
-            raise ValueError(f"bad entry {row!r}")
-        if digest is not None and not _HEX.fullmatch(digest):
-            raise ValueError(f"bad digest in {row!r}")
-        entries[row["path"]] = TreeEntry(kind, digest, int(row["size"]), int(row["mode"]) & PERMISSION_BITS)
-    for path in entries:
-        if not is_normal_path(path):
-            raise ValueError(f"bad path {path!r}")
-        parent = path.rpartition("/")[0]
-        if parent and (parent not in entries or entries[parent].kind != "dir"):
-            raise ValueError(f"{path!r} has no parent directory in the manifest")
-    return entries
-
-
-def _digest_of(checksum: str) -> str:
-    digest = checksum.removeprefix(PREFIX)
-    if not checksum.startswith(PREFIX) or not _HEX.fullmatch(digest):
-        raise SnapshotError(f"not a tree checksum: {checksum!r}")
-    return digest
-
-
-def _stored(checksum: str, manifest: bytes, entries: Mapping[str, TreeEntry]) -> StoredTree:
-    blobs = {entry.digest: entry.size for entry in entries.values() if entry.digest is not None}
-    return StoredTree(checksum, entries, len(manifest) + sum(blobs.values()))
 
 
 def _copy_hashing(source: io.FileIO, target: BinaryIO) -> tuple[str, int]:
@@ -246,7 +183,7 @@ class SnapshotStore:
 
     def _store_manifest(self, entries: Mapping[str, TreeEntry]) -> StoredTree:
         manifest = encode_manifest(entries)
-        return _stored(PREFIX + self._put_bytes(manifest), manifest, dict(entries))
+        return stored_tree(PREFIX + self._put_bytes(manifest), manifest, dict(entries))
 
     # ---- read --------------------------------------------------------------------------
 
@@ -256,12 +193,12 @@ class SnapshotStore:
         Raises:
             SnapshotCorrupted: the manifest is missing, fails its checksum, or is not a manifest.
         """
-        manifest = self._read_blob(_digest_of(checksum), f"tree {checksum}")
+        manifest = self._read_blob(digest_of(checksum), f"tree {checksum}")
         try:
             entries = decode_manifest(manifest)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SnapshotCorrupted(f"tree {checksum} is not a valid tree manifest: {exc}") from exc
-        return _stored(checksum, manifest, entries)
+        return stored_tree(checksum, manifest, entries)
 
     def stored_size(self, checksum: str) -> int:
         """Bytes stored for a tree: its manifest and each distinct blob once."""
@@ -381,7 +318,7 @@ class SnapshotStore:
             keep: set[str] = set()
             for checksum in live:
                 stored = self.tree(checksum)
-                keep.add(_digest_of(checksum))
+                keep.add(digest_of(checksum))
                 keep.update(entry.digest for entry in stored.entries.values() if entry.digest is not None)
             cutoff = time.time() - self.gc_grace_s
             freed = 0

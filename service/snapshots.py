@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -20,6 +21,8 @@ from store import Database, ExecutionRow
 from store import executions as stored_executions
 from store import snapshots as stored
 from store.models import SnapshotRow
+
+log = logging.getLogger(__name__)
 
 MAX_ANCESTRY = 10_000
 SNAPSHOT_MODES = ("checkpointed", "branched", "merged")
@@ -171,11 +174,16 @@ class SnapshotService:
             Conflict: the instance is stopped.
         """
         instance = await self._instance_to_capture(tenant_id, execution_id, instance_id)
+        parent_id = instance.head_snapshot_id
+        if parent_id is not None:
+            async with self.database.session() as session:
+                if await stored.get_snapshot(session, tenant_id, parent_id) is None:
+                    parent_id = None  # deleted since: the new snapshot starts a tree of its own
         record = await self.capture(
             tenant_id,
             instance.context,
             mode="checkpointed",
-            parent_id=instance.head_snapshot_id,
+            parent_id=parent_id,
             execution_id=execution_id,
             instance_id=instance.instance_id,
             metadata=metadata,
@@ -282,7 +290,10 @@ class SnapshotService:
             await stored.delete_branches(session, branches)
             await stored.reparent_children(session, tenant_id, snapshot_id, row.parent_id)
             row.deleted_at = datetime.now(UTC)
-        await self.collect_garbage()
+        try:
+            await self.collect_garbage()
+        except EngineError as exc:  # the deletion stands; content is freed by a later collection
+            log.error("snapshot store garbage collection failed: %s", exc)
         return DeletedSnapshot(snapshot_id, deleted_branches=branches, reparented_children=children)
 
     async def collect_garbage(self) -> int:

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import SnapshotCorrupted, SnapshotError, TreeTooLarge, WorkspaceError
-from engine.snapshot_store import SnapshotStore, StoredTree
+from engine.snapshot_store import SnapshotStore
+from engine.tree_manifest import StoredTree
 from engine.workspace import WorkspaceTree
 
 BIG = os.urandom(3 << 20)
