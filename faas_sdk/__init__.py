@@ -6,12 +6,19 @@
     result = client.execute(code="print('Hello World')", language="python")
     print(result.stdout)
 
+    # State that lives on: an instance, its snapshots, branches of them.
+    first = client.execute(code="x = 41", language="python", mode="persistent")
+    snapshot = client.create_snapshot(instance_id=first.instance_id)
+    restored = client.restore_snapshot(snapshot.snapshot_id)
+    client.execute(code="print(x + 1)", language="python", instance_id=restored.instance_id)
+
 ``AsyncFaaSClient`` is the same client for asyncio (``FaaSClient`` is generated from it).
 """
 
 from faas_sdk._async.client import AsyncExecutionStream, AsyncFaaSClient
 from faas_sdk._exceptions import (
     AuthenticationError,
+    ConflictError,
     ExecutionTimeoutError,
     FaaSConnectionError,
     FaaSError,
@@ -24,13 +31,20 @@ from faas_sdk._exceptions import (
     RateLimitError,
 )
 from faas_sdk._models import (
+    Branch,
+    BranchPage,
     CompletedEvent,
     Cost,
+    DeletedSnapshot,
     ErrorEvent,
     ExecutionResult,
+    MergeResult,
     OutputEvent,
     ProgressEvent,
     Resources,
+    RestoredSnapshot,
+    Snapshot,
+    SnapshotPage,
     StreamEvent,
     Usage,
 )
@@ -42,8 +56,12 @@ __all__ = [
     "AsyncExecutionStream",
     "AsyncFaaSClient",
     "AuthenticationError",
+    "Branch",
+    "BranchPage",
     "CompletedEvent",
+    "ConflictError",
     "Cost",
+    "DeletedSnapshot",
     "ErrorEvent",
     "ExecutionResult",
     "ExecutionStream",
@@ -54,6 +72,7 @@ __all__ = [
     "InsufficientResourcesError",
     "InternalServerError",
     "InvalidRequestError",
+    "MergeResult",
     "NotFoundError",
     "OutputEvent",
     "PaymentRequiredError",
@@ -61,7 +80,10 @@ __all__ = [
     "ProgressEvent",
     "RateLimitError",
     "Resources",
+    "RestoredSnapshot",
     "RetryPolicy",
+    "Snapshot",
+    "SnapshotPage",
     "StreamEvent",
     "Usage",
     "__version__",

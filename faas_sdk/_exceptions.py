@@ -5,6 +5,7 @@ FaaSError                         .code .message .details .status_code .request_
 ├── PermissionDeniedError         FORBIDDEN (403)
 ├── NotFoundError                 NOT_FOUND (404)
 ├── InvalidRequestError           INVALID_REQUEST (400)
+├── ConflictError                 CONFLICT (409)
 ├── RateLimitError                RATE_LIMIT_EXCEEDED (429)
 ├── ExecutionTimeoutError         EXECUTION_TIMEOUT (408)
 ├── InsufficientResourcesError    INSUFFICIENT_RESOURCES (507)
@@ -64,11 +65,21 @@ class PermissionDeniedError(FaaSError):
 
 
 class NotFoundError(FaaSError):
-    """No such execution (or endpoint) for this API key."""
+    """No such execution, instance, snapshot or branch (or endpoint) for this API key."""
 
 
 class InvalidRequestError(FaaSError):
     """The server refused the request's parameters; ``details["errors"]`` lists them."""
+
+
+class ConflictError(FaaSError):
+    """The resource's state forbids the request; ``details`` says why.
+
+    A stopped instance; a snapshot that branches or child snapshots still need
+    (``details["branches"]``, ``details["children"]``: delete with ``force=True``);
+    a corrupted snapshot; a three-way merge with conflicts (``details["conflicts"]``:
+    paths and hunks; merge with ``strategy="ours"`` or ``"theirs"`` to settle them).
+    """
 
 
 class PaymentRequiredError(FaaSError):
@@ -138,6 +149,7 @@ ERROR_CODES: dict[str, type[FaaSError]] = {
     "NOT_FOUND": NotFoundError,
     "RATE_LIMIT_EXCEEDED": RateLimitError,
     "INVALID_REQUEST": InvalidRequestError,
+    "CONFLICT": ConflictError,
     "EXECUTION_TIMEOUT": ExecutionTimeoutError,
     "INSUFFICIENT_RESOURCES": InsufficientResourcesError,
     "PAYMENT_REQUIRED": PaymentRequiredError,
@@ -152,6 +164,7 @@ STATUS_CODES: dict[int, str] = {
     403: "FORBIDDEN",
     404: "NOT_FOUND",
     408: "EXECUTION_TIMEOUT",
+    409: "CONFLICT",
     429: "RATE_LIMIT_EXCEEDED",
     507: "INSUFFICIENT_RESOURCES",
 }

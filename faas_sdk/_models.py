@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeAlias, TypedDict
+from typing import Any, Literal, TypeAlias, TypedDict
 
 Language: TypeAlias = Literal["python", "javascript", "go", "rust"]
 Mode: TypeAlias = Literal["ephemeral", "cached", "checkpointed", "branched", "persistent"]
-ExecutionStatus: TypeAlias = Literal["running", "completed", "failed", "timeout"]
+ExecutionStatus: TypeAlias = Literal["running", "completed", "failed", "timeout", "restored"]
+SnapshotMode: TypeAlias = Literal["checkpointed", "branched", "merged"]
+MergeStrategy: TypeAlias = Literal["three_way", "ours", "theirs"]
+Metadata: TypeAlias = dict[str, Any]
 
 
 class Resources(TypedDict, total=False):
@@ -41,6 +44,11 @@ class ExecutionResult:
 
     ``status`` is ``"running"`` for an execution started with ``async_=True``
     that has not finished yet; its output is then empty and ``exit_code`` is None.
+    It is ``"restored"`` for the record of a ``restore_snapshot()``.
+
+    ``instance_id`` names the live context it ran in (persistent mode) or restored;
+    ``snapshot_id`` the snapshot it produced (checkpointed, branched); ``branch_id``
+    the branch whose head it advanced (branched).
     """
 
     execution_id: str
@@ -61,6 +69,107 @@ class ExecutionResult:
     usage: Usage
     created_at: datetime | None
     finished_at: datetime | None
+    instance_id: str | None = None
+    snapshot_id: str | None = None
+    branch_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A captured live context: its processes, memory and files.
+
+    ``parent_id`` is the snapshot it descends from, ``branch_id`` the branch it was
+    committed to, ``merged_from`` the branch heads a merged snapshot combines;
+    ``checksum`` (sha256) is verified on every restore.
+    """
+
+    snapshot_id: str
+    execution_id: str | None
+    mode: SnapshotMode
+    language: Language
+    parent_id: str | None
+    instance_id: str | None
+    branch_id: str | None
+    merged_from: list[str] | None
+    created_at: datetime
+    size_bytes: int
+    checksum: str
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class SnapshotPage:
+    """One page of ``list_snapshots()``, newest first; ``total`` counts every match."""
+
+    snapshots: list[Snapshot]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class RestoredSnapshot:
+    """A snapshot restored into a new live context; run code in it with ``instance_id``."""
+
+    execution_id: str
+    snapshot_id: str
+    status: Literal["restored"]
+    duration_ms: int
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class DeletedSnapshot:
+    """What ``delete_snapshot()`` removed; with ``force=True``, also the branches whose
+    head it was and the children now attached to its parent."""
+
+    snapshot_id: str
+    deleted: bool
+    deleted_branches: list[str]
+    reparented_children: list[str]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A line of snapshots; branched executions on it advance ``head_snapshot_id``."""
+
+    branch_id: str
+    snapshot_id: str
+    head_snapshot_id: str
+    parent_branch: str | None
+    created_at: datetime
+    updated_at: datetime
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class BranchPage:
+    """One page of ``list_branches()``, newest first; ``total`` counts every match."""
+
+    branches: list[Branch]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The snapshot merging branches' workspace files; its memory state starts fresh.
+
+    ``resolved_conflicts`` lists the conflicts the ``ours``/``theirs`` strategy settled.
+    """
+
+    snapshot_id: str
+    checksum: str
+    size_bytes: int
+    branch_ids: list[str]
+    strategy: MergeStrategy
+    base_snapshot_id: str | None
+    merged_files: int
+    resolved_conflicts: list[dict[str, Any]]
+    memory_state: Literal["fresh"]
+    note: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

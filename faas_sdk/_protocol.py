@@ -31,6 +31,7 @@ from faas_sdk._models import (
     StreamEvent,
     Usage,
 )
+from faas_sdk._retry import is_idempotent
 from faas_sdk._version import __version__
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
@@ -89,35 +90,46 @@ def execute_body(
     async_: bool = False,
     interactive: bool = False,
     tty: bool = False,
+    instance_id: str | None = None,
+    snapshot_id: str | None = None,
+    branch_id: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /execute``; options left at None are not sent."""
-    body: dict[str, Any] = {"code": code, "language": language}
-    if mode is not None:
-        body["mode"] = mode
-    if resources is not None:
-        body["resources"] = dict(resources)
-    if env_vars is not None:
-        body["env_vars"] = dict(env_vars)
-    if files is not None:
-        body["files"] = encode_files(files)
-    if stdin is not None:
-        body["stdin"] = stdin
-    if async_:
-        body["async"] = True
-    if interactive:
-        body["interactive"] = True
-    if tty:
-        body["tty"] = True
-    return body
+    """The JSON body of ``POST /execute``; options left at None or False are not sent.
+
+    Without ``mode`` the server infers it: persistent with ``instance_id``, branched with
+    ``branch_id``, ephemeral otherwise.
+    """
+    body = without_none(
+        code=code,
+        language=language,
+        mode=mode,
+        resources=dict(resources) if resources is not None else None,
+        env_vars=dict(env_vars) if env_vars is not None else None,
+        files=encode_files(files) if files is not None else None,
+        stdin=stdin,
+        instance_id=instance_id,
+        snapshot_id=snapshot_id,
+        branch_id=branch_id,
+    )
+    flags = {"async": async_, "interactive": interactive, "tty": tty}
+    return body | {flag: True for flag, on in flags.items() if on}
 
 
-def build_execute_request(connection: Connection, body: dict[str, Any]) -> httpx.Request:
-    return httpx.Request("POST", f"{connection.base_url}/execute", json=body, headers=connection.headers())
+def without_none(**fields: Any) -> dict[str, Any]:
+    """A JSON body or query of the given fields, leaving out those that are None."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
-def build_get_execution_request(connection: Connection, execution_id: str) -> httpx.Request:
-    url = f"{connection.base_url}/executions/{quote(execution_id, safe='')}"
-    return httpx.Request("GET", url, headers=connection.headers())
+def build_request(
+    connection: Connection,
+    method: str,
+    *path: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+) -> httpx.Request:
+    """A request to the API; each path segment is percent-encoded (an id cannot change the route)."""
+    url = connection.base_url + "".join(f"/{quote(segment, safe='')}" for segment in path)
+    return httpx.Request(method, url, json=body, params=params, headers=connection.headers())
 
 
 def error_from_response(response: httpx.Response) -> FaaSError:
@@ -132,8 +144,8 @@ def error_from_response(response: httpx.Response) -> FaaSError:
 def connection_error(exc: Exception, method: str, url: str) -> FaaSConnectionError:
     """A transport failure in words a user can act on."""
     hint = ""
-    if isinstance(exc, httpx.ReadTimeout) and method == "POST":
-        hint = "; the execution may still have run: it is not retried automatically"
+    if isinstance(exc, httpx.ReadTimeout) and not is_idempotent(method):
+        hint = "; the server may have acted on it anyway: it is not retried automatically"
     return FaaSConnectionError(f"{method} {url} failed: {type(exc).__name__}: {exc}{hint}")
 
 
@@ -161,13 +173,21 @@ def parse_execution(body: Mapping[str, Any]) -> ExecutionResult:
             cpu_seconds=float(usage.get("cpu_seconds", 0.0)),
             memory_peak_bytes=int(usage.get("memory_peak_bytes", 0)),
         ),
-        created_at=_instant(body.get("created_at")),
-        finished_at=_instant(body.get("finished_at")),
+        created_at=optional_datetime(body.get("created_at")),
+        finished_at=optional_datetime(body.get("finished_at")),
+        instance_id=body.get("instance_id"),
+        snapshot_id=body.get("snapshot_id"),
+        branch_id=body.get("branch_id"),
     )
 
 
-def _instant(value: object) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+def parse_datetime(value: str) -> datetime:
+    """An ISO 8601 instant as the API writes it (``Z`` or an offset)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def optional_datetime(value: object) -> datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else None
 
 
 # WebSocket protocol (API.md, "WebSocket Protocol" and "WebSocket Events").

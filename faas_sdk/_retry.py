@@ -1,8 +1,9 @@
 """When to repeat a request, and how long to wait first (pure; the clients only sleep).
 
-Repeating is safe for GETs; ``POST /execute`` runs code, so it is repeated only when the
-server certainly did not run it: a 429 (refused up front) or a connection that failed
-before the request was sent. Never after a 5xx or a read timeout.
+Repeating is safe for GETs. The other calls change state (``POST /execute`` runs code;
+creating, restoring or deleting a snapshot, creating or merging branches), so they are
+repeated only when the server certainly did not act: a 429 (refused up front) or a
+connection that failed before the request was sent. Never after a 5xx or a read timeout.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import httpx
 
 from faas_sdk._exceptions import parse_retry_after
 
+# Methods whose repetition changes nothing on the server; every other call is repeated only if it was never acted on.
+IDEMPOTENT_METHODS = frozenset({"GET"})
 # Status codes worth another try of an idempotent request.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Transport failures that happen before any byte of the request reached the server.
@@ -36,6 +39,11 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     max_wait: float = 60.0
+
+
+def is_idempotent(method: str) -> bool:
+    """Whether a request with this method may be repeated after any failure."""
+    return method in IDEMPOTENT_METHODS
 
 
 def may_retry_status(status_code: int, *, idempotent: bool) -> bool:

@@ -2,6 +2,7 @@
 
     python -m faas_sdk._unasync          # rewrite faas_sdk/_sync/client.py
     python -m faas_sdk._unasync --check  # exit 1 if it is stale (a test runs this)
+    python faas_sdk/_unasync.py          # the same, when the stale sync client no longer imports
 
 Only the I/O loops are generated; request building, parsing, errors and the retry
 policy are shared pure code, so there is one piece of code per piece of logic.

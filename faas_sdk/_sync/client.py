@@ -5,21 +5,34 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import httpx
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from faas_sdk._exceptions import FaaSConnectionError, FaaSError
-from faas_sdk._models import ExecutionResult, Resources, StreamEvent
+from faas_sdk._models import (
+    Branch,
+    BranchPage,
+    DeletedSnapshot,
+    ExecutionResult,
+    MergeResult,
+    MergeStrategy,
+    Metadata,
+    Resources,
+    RestoredSnapshot,
+    Snapshot,
+    SnapshotMode,
+    SnapshotPage,
+    StreamEvent,
+)
 from faas_sdk._protocol import (
     DEFAULT_TIMEOUT,
     Connection,
-    build_execute_request,
-    build_get_execution_request,
+    build_request,
     connection_error,
     error_from_response,
     execute_body,
@@ -33,13 +46,24 @@ from faas_sdk._protocol import (
     stream_url,
     subscribe_message,
     unsubscribe_message,
+    without_none,
 )
 from faas_sdk._retry import (
     RetryPolicy,
+    is_idempotent,
     may_retry_status,
     may_retry_transport_error,
     next_delay,
     retry_after_seconds,
+)
+from faas_sdk._snapshots import (
+    parse_branch,
+    parse_branch_page,
+    parse_deleted_snapshot,
+    parse_merge_result,
+    parse_restored_snapshot,
+    parse_snapshot,
+    parse_snapshot_page,
 )
 
 
@@ -94,13 +118,18 @@ class FaaSClient:
         async_: bool = False,
         interactive: bool = False,
         tty: bool = False,
+        instance_id: str | None = None,
+        snapshot_id: str | None = None,
+        branch_id: str | None = None,
     ) -> ExecutionResult:
-        """Run code in a fresh sandbox and return its result.
+        """Run code and return its result.
 
         Args:
             code: The program's main file.
             language: ``python``, ``javascript``, ``go`` or ``rust``.
-            mode: ``ephemeral`` (default), ``cached``, ...
+            mode: ``ephemeral``, ``cached``, ``checkpointed``, ``branched`` or ``persistent``;
+                by default the server picks persistent with ``instance_id``, branched with
+                ``branch_id``, ephemeral otherwise.
             resources: ``cpu_cores``, ``memory_mb``, ``timeout_ms``.
             env_vars: Environment variables of the program.
             files: Input files, path → content (base64-encoded for you).
@@ -109,9 +138,15 @@ class FaaSClient:
                 ``stream()`` and fetch the final record with ``get_execution()``.
             interactive: Keep stdin open for ``stream().send_input()`` (end it with ``eof=True``).
             tty: Run under a pseudo-terminal (resizable; stdout and stderr merged).
+            instance_id: Run in this live context, keeping its state (``result.instance_id``
+                of a persistent execution or ``restore_snapshot()``).
+            snapshot_id: Start from this snapshot instead of a fresh context
+                (persistent, checkpointed, branched).
+            branch_id: Run on this branch's head and, on success, advance it.
 
         Raises:
             ExecutionTimeoutError: The program hit its time limit (partial output attached).
+            ConflictError: The instance is stopped, or the branch moved on meanwhile.
             FaaSError: Any other refusal or failure (see the error tree).
         """
         body = execute_body(
@@ -125,9 +160,11 @@ class FaaSClient:
             async_=async_,
             interactive=interactive,
             tty=tty,
+            instance_id=instance_id,
+            snapshot_id=snapshot_id,
+            branch_id=branch_id,
         )
-        response = self._send(build_execute_request(self._connection, body), idempotent=False)
-        return parse_execution(response.json())
+        return parse_execution(self._call("POST", "execute", body=body))
 
     def get_execution(self, execution_id: str) -> ExecutionResult:
         """A stored execution of this API key's tenant.
@@ -135,9 +172,126 @@ class FaaSClient:
         Raises:
             NotFoundError: There is no such execution for this key.
         """
-        request = build_get_execution_request(self._connection, execution_id)
-        response = self._send(request, idempotent=True)
-        return parse_execution(response.json())
+        return parse_execution(self._call("GET", "executions", execution_id))
+
+    def create_snapshot(
+        self,
+        *,
+        execution_id: str | None = None,
+        instance_id: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> Snapshot:
+        """Capture a live context (processes, memory and files) without stopping it.
+
+        Args:
+            execution_id: A persistent execution whose context to capture.
+            instance_id: The live context to capture (give this or ``execution_id``).
+            metadata: Free-form, e.g. ``{"name": "v1"}``.
+
+        Raises:
+            ConflictError: The instance is stopped.
+        """
+        body = without_none(execution_id=execution_id, instance_id=instance_id, metadata=metadata)
+        return parse_snapshot(self._call("POST", "snapshots", body=body))
+
+    def list_snapshots(
+        self,
+        *,
+        mode: SnapshotMode | None = None,
+        parent_id: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> SnapshotPage:
+        """This tenant's snapshots, newest first, optionally of one mode or one parent's children."""
+        params = without_none(mode=mode, parent_id=parent_id, limit=limit, offset=offset)
+        return parse_snapshot_page(self._call("GET", "snapshots", params=params))
+
+    def get_snapshot(self, snapshot_id: str) -> Snapshot:
+        """One snapshot.
+
+        Raises:
+            NotFoundError: There is no such snapshot for this key.
+        """
+        return parse_snapshot(self._call("GET", "snapshots", snapshot_id))
+
+    def restore_snapshot(self, snapshot_id: str) -> RestoredSnapshot:
+        """Restore a snapshot into a new live context; pass its ``instance_id`` to ``execute()``.
+
+        Raises:
+            ConflictError: The snapshot's content is corrupted (it is not restored).
+        """
+        return parse_restored_snapshot(self._call("POST", "snapshots", snapshot_id, "restore"))
+
+    def delete_snapshot(self, snapshot_id: str, *, force: bool = False) -> DeletedSnapshot:
+        """Delete a snapshot permanently.
+
+        Args:
+            force: Also delete the branches whose head it is and attach its children to its parent.
+
+        Raises:
+            ConflictError: Branches or child snapshots still need it (``details["branches"]``,
+                ``details["children"]``) and ``force`` is False.
+        """
+        params = {"force": True} if force else None
+        return parse_deleted_snapshot(self._call("DELETE", "snapshots", snapshot_id, params=params))
+
+    def create_branch(
+        self,
+        *,
+        snapshot_id: str | None = None,
+        parent_branch: str | None = None,
+        metadata: Metadata | None = None,
+    ) -> Branch:
+        """A branch whose head starts at a snapshot; ``execute(branch_id=...)`` advances it.
+
+        Args:
+            snapshot_id: The snapshot to branch from.
+            parent_branch: Branch from this branch (at its head unless ``snapshot_id``).
+            metadata: Free-form, e.g. ``{"name": "experiment"}``.
+        """
+        body = without_none(snapshot_id=snapshot_id, parent_branch=parent_branch, metadata=metadata)
+        return parse_branch(self._call("POST", "branches", body=body))
+
+    def list_branches(
+        self,
+        *,
+        snapshot_id: str | None = None,
+        parent_branch: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> BranchPage:
+        """This tenant's branches, newest first, optionally from one snapshot or one parent branch."""
+        params = without_none(snapshot_id=snapshot_id, parent_branch=parent_branch, limit=limit, offset=offset)
+        return parse_branch_page(self._call("GET", "branches", params=params))
+
+    def get_branch(self, branch_id: str) -> Branch:
+        """One branch, with its current ``head_snapshot_id``.
+
+        Raises:
+            NotFoundError: There is no such branch for this key.
+        """
+        return parse_branch(self._call("GET", "branches", branch_id))
+
+    def merge_branches(
+        self,
+        branch_ids: Sequence[str],
+        *,
+        strategy: MergeStrategy = "three_way",
+        metadata: Metadata | None = None,
+    ) -> MergeResult:
+        """Merge branches' workspace files into a new snapshot; its memory state starts fresh.
+
+        Args:
+            branch_ids: Two or more branches, in order.
+            strategy: ``three_way`` refuses conflicting edits; ``ours`` lets the first branch
+                win them, ``theirs`` the last.
+            metadata: Free-form metadata of the merged snapshot.
+
+        Raises:
+            ConflictError: A three-way merge met conflicts (paths and hunks in ``details["conflicts"]``).
+        """
+        body = without_none(branch_ids=list(branch_ids), strategy=strategy, metadata=metadata)
+        return parse_merge_result(self._call("POST", "branches", "merge", body=body))
 
     def stream(self, execution_id: str, *, open_timeout: float = 10.0) -> ExecutionStream:
         """The live output of an execution; a late subscriber first gets what was printed already.
@@ -168,7 +322,20 @@ class FaaSClient:
     ) -> None:
         self.close()
 
-    def _send(self, request: httpx.Request, *, idempotent: bool) -> httpx.Response:
+    def _call(
+        self,
+        method: str,
+        *path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """The JSON answer of one API call (retried as ``RetryPolicy`` allows), or its typed error."""
+        request = build_request(self._connection, method, *path, body=body, params=params)
+        response = self._send(request)
+        return response.json()
+
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        idempotent = is_idempotent(request.method)
         retries_done, waited = 0, 0.0
         while True:
             retry_after: float | None = None

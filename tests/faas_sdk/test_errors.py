@@ -9,6 +9,7 @@ import pytest
 
 from faas_sdk import (
     AuthenticationError,
+    ConflictError,
     ExecutionTimeoutError,
     FaaSClient,
     FaaSError,
@@ -40,6 +41,7 @@ def client_answering(response: httpx.Response) -> FaaSClient:
         (404, "NOT_FOUND", NotFoundError),
         (429, "RATE_LIMIT_EXCEEDED", RateLimitError),
         (400, "INVALID_REQUEST", InvalidRequestError),
+        (409, "CONFLICT", ConflictError),
         (408, "EXECUTION_TIMEOUT", ExecutionTimeoutError),
         (507, "INSUFFICIENT_RESOURCES", InsufficientResourcesError),
         (402, "PAYMENT_REQUIRED", PaymentRequiredError),
@@ -96,6 +98,7 @@ def test_answers_without_an_envelope_are_typed_by_status() -> None:
     assert isinstance(gateway, InternalServerError) and gateway.code == "INTERNAL_ERROR"
     assert "Bad Gateway" in gateway.message
     assert isinstance(error_from_envelope(404, None, text="nope"), NotFoundError)
+    assert isinstance(error_from_envelope(409, None, text="conflict"), ConflictError)
     unknown = error_from_envelope(418, {"error": {"code": "TEAPOT", "message": "short and stout"}})
     assert type(unknown) is FaaSError and unknown.code == "TEAPOT"
     newer = error_from_envelope(503, {"error": {"code": "MAINTENANCE", "message": "back soon"}})

@@ -1,4 +1,4 @@
-"""The SDK against a real ``faas serve`` process (real Docker sandboxes, a real port)."""
+"""The SDK against a real ``faas serve`` process (real Docker sandboxes, a real port; CRIU for snapshots)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from faas_sdk import (
     AsyncFaaSClient,
     AuthenticationError,
+    ConflictError,
     ExecutionTimeoutError,
     FaaSClient,
     InvalidRequestError,
@@ -123,3 +124,73 @@ def test_sync_stream_of_a_finished_execution_replays_it(client: FaaSClient) -> N
     events = list(client.stream(result.execution_id))
     assert "".join(e.data for e in events if e.type == "output") == "one\ntwo\n"
     assert events[-1].type == "completed"
+
+
+@pytest.mark.usefixtures("criu_ready")
+def test_an_instance_keeps_its_state_and_a_snapshot_of_it_restores(client: FaaSClient) -> None:
+    first = client.execute(code="x = 41", language="python", mode="persistent")
+    instance = first.instance_id
+    assert first.mode == "persistent" and instance is not None and instance.startswith("inst_")
+    kept = client.execute(code="x += 1\nprint(x)", language="python", instance_id=instance)  # mode inferred
+    assert (kept.mode, kept.instance_id, kept.stdout) == ("persistent", instance, "42\n")
+
+    snapshot = client.create_snapshot(instance_id=instance, metadata={"name": "at 42"})
+    assert snapshot.snapshot_id.startswith("snap_") and snapshot.instance_id == instance
+    assert (snapshot.mode, snapshot.metadata) == ("checkpointed", {"name": "at 42"}) and snapshot.size_bytes > 0
+    client.execute(code="x = 0", language="python", instance_id=instance)  # later changes are not in it
+
+    restored = client.restore_snapshot(snapshot.snapshot_id)
+    assert restored.status == "restored" and restored.instance_id not in (None, instance)
+    assert client.execute(code="print(x)", language="python", instance_id=restored.instance_id).stdout == "42\n"
+    assert client.get_execution(restored.execution_id).status == "restored"
+
+    listed = client.list_snapshots(mode="checkpointed", limit=100)
+    assert snapshot in listed.snapshots and listed.total == len(listed.snapshots)
+    assert client.get_snapshot(snapshot.snapshot_id) == snapshot
+
+
+def edit_second_line(text: str) -> str:
+    return (
+        f"lines = open('doc.txt').read().splitlines(keepends=True)\nlines[1] = '{text}\\n'\n"
+        "open('doc.txt', 'w').write(''.join(lines))\n"
+    )
+
+
+@pytest.mark.usefixtures("criu_ready")
+async def test_branches_advance_merge_and_guard_the_snapshots_they_need(server: Server) -> None:
+    async with AsyncFaaSClient(api_key=KEY, endpoint=server.url) as client:
+        ran = await client.execute(
+            code="memo = 'base'", language="python", mode="persistent", files={"doc.txt": "one\ntwo\nthree\n"}
+        )
+        base = await client.create_snapshot(execution_id=ran.execution_id)
+        left = await client.create_branch(snapshot_id=base.snapshot_id, metadata={"name": "left"})
+        right = await client.create_branch(snapshot_id=base.snapshot_id)
+        assert (left.head_snapshot_id, left.metadata) == (base.snapshot_id, {"name": "left"})
+
+        on_left = await client.execute(code=edit_second_line("ours"), language="python", branch_id=left.branch_id)
+        assert (on_left.mode, on_left.branch_id) == ("branched", left.branch_id) and on_left.snapshot_id
+        assert (await client.get_branch(left.branch_id)).head_snapshot_id == on_left.snapshot_id
+        await client.execute(code=edit_second_line("theirs"), language="python", branch_id=right.branch_id)
+        listed = await client.list_branches(snapshot_id=base.snapshot_id)
+        assert {branch.branch_id for branch in listed.branches} == {left.branch_id, right.branch_id}
+
+        ids = [left.branch_id, right.branch_id]
+        with pytest.raises(ConflictError) as conflicting:
+            await client.merge_branches(ids)
+        assert [conflict["path"] for conflict in conflicting.value.details["conflicts"]] == ["doc.txt"]
+        merged = await client.merge_branches(ids, strategy="ours")
+        assert (merged.base_snapshot_id, merged.memory_state) == (base.snapshot_id, "fresh")
+        assert [conflict["path"] for conflict in merged.resolved_conflicts] == ["doc.txt"]
+        restored = await client.restore_snapshot(merged.snapshot_id)
+        line = await client.execute(
+            code="print(open('doc.txt').read().splitlines()[1])", language="python", instance_id=restored.instance_id
+        )
+        assert line.stdout == "ours\n"
+
+        with pytest.raises(ConflictError) as needed:
+            await client.delete_snapshot(base.snapshot_id)
+        assert on_left.snapshot_id in needed.value.details["children"]
+        deleted = await client.delete_snapshot(base.snapshot_id, force=True)
+        assert deleted.deleted and on_left.snapshot_id in deleted.reparented_children
+        with pytest.raises(NotFoundError):
+            await client.get_snapshot(base.snapshot_id)

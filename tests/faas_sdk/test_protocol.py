@@ -12,8 +12,7 @@ import pytest
 from faas_sdk import AsyncFaaSClient, CompletedEvent, ErrorEvent, FaaSClient, OutputEvent, ProgressEvent
 from faas_sdk._protocol import (
     Connection,
-    build_execute_request,
-    build_get_execution_request,
+    build_request,
     execute_body,
     parse_execution,
     parse_stream_message,
@@ -60,13 +59,27 @@ def test_the_body_omits_unset_options_and_base64_encodes_files() -> None:
     assert body["stdin"] == "line\n" and body["async"] is True
 
 
+def test_the_body_carries_the_stateful_options_and_leaves_the_mode_to_the_server() -> None:
+    body = execute_body("x", "python", instance_id="inst_1", snapshot_id="snap_1", branch_id="branch_1")
+    assert body == {
+        "code": "x",
+        "language": "python",
+        "instance_id": "inst_1",
+        "snapshot_id": "snap_1",
+        "branch_id": "branch_1",
+    }
+    assert execute_body("x", "python", mode="persistent", instance_id="inst_1")["mode"] == "persistent"
+
+
 def test_requests_carry_the_key_and_the_api_prefix() -> None:
-    request = build_execute_request(CONNECTION, {"code": "x", "language": "python"})
+    request = build_request(CONNECTION, "POST", "execute", body={"code": "x", "language": "python"})
     assert (request.method, str(request.url)) == ("POST", "http://faas.test/api/v1/execute")
     assert request.headers["authorization"] == "Bearer k-123"
     assert json.loads(request.content) == {"code": "x", "language": "python"}
-    request = build_get_execution_request(CONNECTION, "exec/../x")
+    request = build_request(CONNECTION, "GET", "executions", "exec/../x")
     assert (request.method, request.url.raw_path) == ("GET", b"/api/v1/executions/exec%2F..%2Fx")
+    request = build_request(CONNECTION, "DELETE", "snapshots", "snap_1", params={"force": True})
+    assert request.url.raw_path == b"/api/v1/snapshots/snap_1?force=true" and not request.content
 
 
 @pytest.mark.parametrize(
@@ -103,6 +116,16 @@ def test_an_execution_parses_into_the_dataclass() -> None:
 def test_a_running_execution_parses_without_its_output() -> None:
     result = parse_execution({"execution_id": "exec_1", "status": "running", "mode": "ephemeral"})
     assert (result.status, result.exit_code, result.stdout, result.finished_at) == ("running", None, "", None)
+    assert (result.instance_id, result.snapshot_id, result.branch_id) == (None, None, None)
+
+
+def test_a_stateful_execution_parses_its_instance_snapshot_and_branch() -> None:
+    stateful = {**EXECUTION, "mode": "branched", "instance_id": None, "snapshot_id": "snap_2", "branch_id": "branch_1"}
+    result = parse_execution(stateful)
+    assert (result.mode, result.snapshot_id, result.branch_id) == ("branched", "snap_2", "branch_1")
+    assert result.instance_id is None
+    restored = parse_execution({**EXECUTION, "status": "restored", "mode": "persistent", "instance_id": "inst_1"})
+    assert (restored.status, restored.instance_id) == ("restored", "inst_1")
 
 
 def test_stream_urls_use_the_websocket_scheme() -> None:

@@ -44,7 +44,11 @@ class Script:
         return reply
 
 
-async def call(kind: str, script: Script, method: str, *args: Any, **options: Any) -> Any:
+async def call(
+    kind: str, script: Script, method: str, *args: Any, arguments: dict[str, Any] | None = None, **options: Any
+) -> Any:
+    """``client.method(*args, **arguments)`` on a client built with ``options``."""
+    arguments = arguments or {}
     transport = httpx.MockTransport(script.handle)
     if kind == "async":
 
@@ -54,11 +58,11 @@ async def call(kind: str, script: Script, method: str, *args: Any, **options: An
         async with AsyncFaaSClient(
             api_key="k", endpoint="http://faas.test", transport=transport, sleep=sleep, **options
         ) as aclient:
-            return await getattr(aclient, method)(*args)
+            return await getattr(aclient, method)(*args, **arguments)
     with FaaSClient(
         api_key="k", endpoint="http://faas.test", transport=transport, sleep=script.sleeps.append, **options
     ) as client:
-        return getattr(client, method)(*args)
+        return getattr(client, method)(*args, **arguments)
 
 
 def error(status: int, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -116,9 +120,41 @@ async def test_an_execution_is_never_re_posted_after_a_5xx(kind: str, status: in
 @both
 async def test_an_execution_is_never_re_posted_after_a_read_timeout(kind: str) -> None:
     script = Script(read_timeout(), ok())
-    with pytest.raises(FaaSConnectionError, match="may still have run"):
+    with pytest.raises(FaaSConnectionError, match="may have acted on it anyway"):
         await call(kind, script, "execute", "print(1)", "python")
     assert len(script.requests) == 1
+
+
+STATE_CHANGING_CALLS = [
+    ("create_snapshot", (), {"instance_id": "inst_1"}),
+    ("restore_snapshot", ("snap_1",), {}),
+    ("delete_snapshot", ("snap_1",), {"force": True}),
+    ("create_branch", (), {"snapshot_id": "snap_1"}),
+    ("merge_branches", (["branch_1", "branch_2"],), {}),
+]
+
+
+@both
+@pytest.mark.parametrize(("method", "args", "arguments"), STATE_CHANGING_CALLS)
+@pytest.mark.parametrize("failure", [lambda: error(503, "INTERNAL_ERROR"), read_timeout])
+async def test_snapshot_and_branch_changes_are_not_repeated_blindly(
+    kind: str, method: str, args: tuple[Any, ...], arguments: dict[str, Any], failure: Callable[[], Reply]
+) -> None:
+    script = Script(failure(), ok())
+    with pytest.raises(FaaSError):
+        await call(kind, script, method, *args, arguments=arguments)
+    assert len(script.requests) == 1 and script.sleeps == []
+
+
+@both
+@pytest.mark.parametrize(("method", "args", "arguments"), STATE_CHANGING_CALLS)
+async def test_snapshot_and_branch_changes_are_repeated_when_refused_up_front(
+    kind: str, method: str, args: tuple[Any, ...], arguments: dict[str, Any]
+) -> None:
+    script = Script(error(429, "RATE_LIMIT_EXCEEDED", {"Retry-After": "1"}), connect_error(), error(400, "X"))
+    with pytest.raises(FaaSError, match="X"):
+        await call(kind, script, method, *args, arguments=arguments)
+    assert len(script.requests) == 3 and script.sleeps[0] == 1.0
 
 
 @both

@@ -37,4 +37,5 @@ def test_both_clients_offer_the_same_methods_with_the_same_parameters() -> None:
     assert public_surface(FaaSClient) == public_surface(AsyncFaaSClient)
     assert public_surface(ExecutionStream) == public_surface(AsyncExecutionStream)
     assert {"execute", "get_execution", "stream", "close", "__enter__"} <= set(public_surface(FaaSClient))
+    assert {"create_snapshot", "restore_snapshot", "create_branch", "merge_branches"} <= set(public_surface(FaaSClient))
     assert {"send_input", "resize", "unsubscribe", "close", "__next__"} <= set(public_surface(ExecutionStream))
