@@ -13,6 +13,7 @@ Prints a table with p50/p95 and ratios and writes bench/results/execute_latency.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
@@ -22,12 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _stats import summary, timed
 
 from provisioning import runtime_image_reference
 
@@ -38,27 +39,6 @@ PROGRAMS = {
     "python": ("print('Hello World')", ["python3", "-c", "print('Hello World')"]),
     "javascript": ("console.log('Hello World')", ["node", "-e", "console.log('Hello World')"]),
 }
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {
-        "n": len(samples),
-        "p50_ms": round(statistics.median(samples), 1),
-        "p95_ms": round(percentile(samples, 0.95), 1),
-        "min_ms": round(min(samples), 1),
-    }
-
-
-def timed(call: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    call()
-    return (time.perf_counter() - started) * 1000
 
 
 class Node:
@@ -175,7 +155,7 @@ def main() -> None:
     for language in PROGRAMS:
         docker_run(language)  # page the image in before timing
         results[f"baseline_docker_run_{language}"] = summary(
-            [timed(lambda language=language: docker_run(language)) for _ in range(args.baseline_iterations)]
+            [timed(functools.partial(docker_run, language)) for _ in range(args.baseline_iterations)]
         )
     report(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
