@@ -141,6 +141,27 @@ async def test_idle_instances_are_stopped_and_say_why(api: httpx.AsyncClient, st
     assert error["code"] == "CONFLICT" and "idle" in error["message"] and error["details"]["state"] == "stopped"
 
 
+async def test_an_account_holds_a_bounded_number_of_instances(
+    other_tenant: httpx.AsyncClient, stateful_node: Node
+) -> None:
+    tenant = (await stateful_node.api_keys.authenticate(KEY_B)).tenant_id
+    ran = await execute(other_tenant, "x = 1", mode="persistent")
+    snap = await snapshot(other_tenant, instance_id=ran["instance_id"])
+    limit = stateful_node.settings.max_instances_per_tenant
+    stateful_node.settings.max_instances_per_tenant = stateful_node.instances.count(tenant)
+    try:
+        for request in (
+            other_tenant.post("/execute", json={"code": "1", "language": "python", "mode": "persistent"}),
+            other_tenant.post(f"/snapshots/{snap['snapshot_id']}/restore"),
+        ):
+            refused = await request
+            assert refused.status_code == 400 and "stop one first" in refused.json()["error"]["message"]
+        assert (await execute(other_tenant, "print(x)", instance_id=ran["instance_id"]))["stdout"] == "1\n"
+    finally:
+        stateful_node.settings.max_instances_per_tenant = limit
+        await call(other_tenant, "DELETE", f"/snapshots/{snap['snapshot_id']}")
+
+
 async def test_persistent_javascript_keeps_its_globals(api: httpx.AsyncClient) -> None:
     first = await execute(api, "globalThis.counter = 41; var kept = 'yes'", "javascript", mode="persistent")
     out = await in_instance(api, first["instance_id"], "counter += 1; console.log(counter, kept)", "javascript")
@@ -489,8 +510,9 @@ async def test_force_delete_reparents_children(api: httpx.AsyncClient) -> None:
     assert await in_instance(api, restored["instance_id"], "print(memo)") == "c\n"
 
 
-async def test_snapshots_paginate_and_filter(api: httpx.AsyncClient, stateful_app: FastAPI) -> None:
-    async with http_client(stateful_app, KEY_B) as fresh:
+async def test_snapshots_paginate_and_filter(stateful_app: FastAPI, stateful_node: Node) -> None:
+    created = await stateful_node.api_keys.create_key("pagination")  # a tenant of its own: exact totals
+    async with http_client(stateful_app, created.key) as fresh:
         made = [(await execute(fresh, f"n = {i}", mode="checkpointed"))["snapshot_id"] for i in range(3)]
         page = await call(fresh, "GET", "/snapshots", params={"limit": 2})
         assert page["total"] == 3 and page["limit"] == 2 and page["offset"] == 0 and len(page["snapshots"]) == 2
