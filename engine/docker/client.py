@@ -36,7 +36,7 @@ class DockerClient:
     def __init__(self, socket_path: str = DEFAULT_SOCKET, *, timeout: float = 60.0) -> None:
         self.socket_path = socket_path
         self._prefix = f"/v{API_VERSION}"
-        self._root_dir: str | None = None
+        self._settings: JSON | None = None
         self._http = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=socket_path),
             base_url="http://docker",
@@ -113,11 +113,15 @@ class DockerClient:
         result: JSON = response.json()
         return result
 
+    async def daemon_settings(self) -> JSON:
+        """:meth:`info` as first read, for what is fixed while the daemon runs (root dir, runtimes, cgroup driver)."""
+        if self._settings is None:
+            self._settings = await self.info()
+        return self._settings
+
     async def docker_root_dir(self) -> str:
-        """Where the daemon keeps containers (fixed while it runs: asked once per client)."""
-        if self._root_dir is None:
-            self._root_dir = str((await self.info())["DockerRootDir"])
-        return self._root_dir
+        """Where the daemon keeps containers."""
+        return str((await self.daemon_settings())["DockerRootDir"])
 
     async def create_checkpoint(self, container_id: str, name: str, *, leave_running: bool) -> None:
         """Dump a running container's processes with CRIU (needs an experimental daemon).

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
+import shutil
+import stat
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +19,8 @@ import pytest
 from engine import checkpoints
 from engine.checkpoints import Checkpoint, checkpoint_path, criu_errors, failure_reason
 from engine.container_config import SANDBOX_LABEL, checkpointable_config
-from engine.docker import STDOUT, AttachedStream, DockerClient
+from engine.docker import STDOUT, AttachedStream, DockerClient, Runc, daemon_runc
+from engine.docker.runc import runc_error
 from engine.errors import CheckpointFailed, DockerNotFound
 from engine.executor import AGENT_DIR
 from engine.languages import RUNTIMES
@@ -110,6 +115,60 @@ def test_checkpoints_live_in_the_containers_folder() -> None:
     assert checkpoint_path("/var/lib/docker", "abc", "ckpt_1") == Path(
         "/var/lib/docker/containers/abc/checkpoints/ckpt_1"
     )
+
+
+# Runtimes as Docker 20.10's `docker info` reports them.
+DAEMON_INFO = {
+    "DefaultRuntime": "runc",
+    "CgroupDriver": "cgroupfs",
+    "Runtimes": {"io.containerd.runc.v2": {"path": "runc"}, "runc": {"path": "runc"}},
+}
+
+
+def test_runc_runs_the_checkpoint_command_of_dockers_containerd_shim(tmp_path: Path) -> None:
+    runc = daemon_runc(DAEMON_INFO, "runc")
+    assert runc == Runc(str(shutil.which("runc")), systemd_cgroup=False)
+    image, work = tmp_path / "image", tmp_path / "work"
+    assert runc.checkpoint_argv("c1", image_path=image, work_path=work, leave_running=True) == [
+        runc.binary,
+        "--root",
+        "/var/run/docker/runtime-runc/moby",
+        "checkpoint",
+        "--leave-running",
+        "--image-path",
+        str(image),
+        "--work-path",
+        str(work),
+        "c1",
+    ]
+    assert "--leave-running" not in runc.checkpoint_argv("c1", image_path=image, work_path=work, leave_running=False)
+    assert daemon_runc(DAEMON_INFO, "") == runc  # a container of the default runtime
+    assert daemon_runc(DAEMON_INFO, "io.containerd.runc.v2") == runc
+    systemd = daemon_runc({**DAEMON_INFO, "CgroupDriver": "systemd"}, "runc")
+    assert isinstance(systemd, Runc)
+    assert systemd.checkpoint_argv("c1", image_path=image, work_path=work, leave_running=True)[3:5] == [
+        "--systemd-cgroup",
+        "checkpoint",
+    ]
+
+
+def test_only_the_daemons_plain_runc_is_driven_directly() -> None:
+    runtimes = {
+        "runsc": {"path": "/usr/local/bin/runsc"},
+        "runc-debug": {"path": "runc", "runtimeArgs": ["--debug"]},
+        "elsewhere": {"path": "/nonexistent/runc"},
+    }
+    info = {**DAEMON_INFO, "Runtimes": runtimes}
+    assert daemon_runc(info, "runsc") == "runtime 'runsc' is /usr/local/bin/runsc, not runc"
+    assert daemon_runc(info, "runc-debug") == "runtime 'runc-debug' runs runc with extra arguments"
+    assert daemon_runc(info, "elsewhere") == "runtime 'elsewhere': /nonexistent/runc is not on PATH"
+    assert daemon_runc(info, "kata") == "the daemon has no runtime 'kata'"
+
+
+def test_runc_error_is_its_message_on_one_line() -> None:
+    stderr = 'time="2026-01-01T00:00:00Z" level=error msg="criu failed: type NOTIFY errno 0\\nlog file: /w/dump.log"\n'
+    assert runc_error(stderr) == "criu failed: type NOTIFY errno 0 log file: /w/dump.log"
+    assert runc_error("plain text\n") == "plain text"
 
 
 # ---- real Docker + CRIU -------------------------------------------------------------------------
@@ -229,6 +288,24 @@ def host_cgroup_value(pid: int, controller: str, name: str) -> str:
     raise AssertionError(f"process {pid} has no {controller} cgroup")
 
 
+async def docker_cli(*args: str) -> str:
+    """The docker CLI's output, for what the engine's client does not ask the daemon."""
+    process = await asyncio.create_subprocess_exec("docker", *args, stdout=asyncio.subprocess.PIPE)
+    async with asyncio.timeout(LINE_TIMEOUT_S):
+        stdout, _ = await process.communicate()
+    assert process.returncode == 0, args
+    return stdout.decode()
+
+
+async def checkpoint_events(container_id: str, since: float) -> list[str]:
+    """The checkpoint events Docker logged for a container since ``since``: its API logs one per dump."""
+    until = f"{time.time():.6f}"
+    filters = ["--filter", f"container={container_id}", "--filter", "event=checkpoint"]
+    return (
+        await docker_cli("events", "--since", f"{since:.6f}", "--until", until, *filters, "--format", "{{.Action}}")
+    ).split()
+
+
 def counts(line: str) -> tuple[int, int, str]:
     count, lines, seed = line.split()
     return int(count), int(lines), seed
@@ -280,6 +357,39 @@ async def test_interpreter_state_forks_into_independent_sessions(harness: Harnes
     assert await second_session.run("print(x)") == ["42"]
 
 
+@pytest.mark.parametrize(("direct", "dumped_by"), [(True, "runc"), (False, "docker")])
+async def test_dumps_run_runc_directly_unless_told_to_use_dockers_api(
+    harness: Harness, direct: bool, dumped_by: str
+) -> None:
+    config = harness.config(["python3", "-u", "-c", SESSION])
+    original, session = await harness.start(config)
+    assert await session.run("x = 41") == []
+    since = time.time()
+    snapshot = await checkpoints.checkpoint(harness.docker, original, direct=direct)
+    assert snapshot.dumped_by == dumped_by
+    assert await checkpoint_events(original, since) == ([] if direct else ["checkpoint"])
+    assert (snapshot.path / "inventory.img").is_file() and list(snapshot.path.glob("pages-*.img"))
+    assert stat.S_IMODE(snapshot.path.stat().st_mode) == 0o700
+    assert not list(snapshot.path.parent.parent.glob("criu-work-*"))  # CRIU's work folder is gone
+    assert await harness.docker.list_checkpoints(original) == [snapshot.name]
+
+    fork = await harness.attach(await checkpoints.fork(harness.docker, snapshot, config=config))
+    assert await fork.run("x += 1; print(x)") == ["42"]
+    await checkpoints.discard(harness.docker, snapshot)
+    assert not snapshot.path.exists() and await harness.docker.list_checkpoints(original) == []
+
+
+@pytest.mark.parametrize("direct", [True, False])
+async def test_a_checkpoint_that_stops_the_container_still_forks(harness: Harness, direct: bool) -> None:
+    config = harness.config(["python3", "-u", "-c", SESSION])
+    original, session = await harness.start(config)
+    assert await session.run("x = 7") == []
+    snapshot = await checkpoints.checkpoint(harness.docker, original, leave_running=False, direct=direct)
+    assert (await docker_cli("wait", original)).strip() == "137"  # killed by CRIU once dumped
+    fork = await harness.attach(await checkpoints.fork(harness.docker, snapshot, config=config))
+    assert await fork.run("print(x * 6)") == ["42"]
+
+
 async def test_forks_keep_the_sandbox_hardening(harness: Harness) -> None:
     config = harness.config(["python3", "-u", "-c", SESSION])
     original, _ = await harness.start(config)
@@ -325,7 +435,7 @@ async def test_the_agent_sandbox_forks_and_serves_a_run_in_each_fork(harness: Ha
     fork_id, fork = await harness.fork_attached(snapshot, config)
     run = {"type": "run", "run": ["python3", "-c", "print('from the fork')"], "output_limit": 1000}
     await fork.stream.write(json.dumps(run).encode() + b"\n")
-    frames = []
+    frames: list[dict[str, Any]] = []
     while not frames or frames[-1]["type"] != "exit":
         frames.append(json.loads(await fork.line()))
     assert frames[-1]["exit_code"] == 0 and any(f["type"] == "output" for f in frames)
@@ -340,13 +450,17 @@ async def test_checkpointing_a_missing_or_stopped_container_fails_clearly(harnes
         await checkpoints.checkpoint(harness.docker, created)
 
 
-async def test_criu_failure_carries_criu_own_reason(harness: Harness) -> None:
+@pytest.mark.parametrize("direct", [True, False])
+async def test_criu_failure_carries_criu_own_reason(harness: Harness, direct: bool) -> None:
     config = harness.config(["sleep", "60"], User="1000:1000")  # CRIU cannot handle this user's rlimits
     container_id, _ = await harness.start(config)
     with pytest.raises(CheckpointFailed, match="CRIU: ") as caught:
-        await checkpoints.checkpoint(harness.docker, container_id)
+        await checkpoints.checkpoint(harness.docker, container_id, direct=direct)
     assert "rlimit" in str(caught.value).lower()
-    assert await harness.docker.list_checkpoints(container_id) == []
+    cited = re.search(r"\(log: (\S+)\)", str(caught.value))
+    assert cited and "Dumping FAILED" in await asyncio.to_thread(Path(cited.group(1)).read_text)  # the log is kept
+    assert await harness.docker.list_checkpoints(container_id) == []  # the partial dump is gone
+    assert (await harness.docker.inspect_container(container_id))["State"]["Running"]
 
 
 async def test_a_broken_checkpoint_fails_the_fork_and_leaves_no_container(harness: Harness) -> None:
