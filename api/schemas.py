@@ -246,3 +246,77 @@ class MergeOut(BaseModel):
     memory_state: Literal["fresh"]
     note: str
     created_at: datetime
+
+
+InstanceState = Literal["starting", "running", "paused", "stopped"]
+
+
+class InstanceResourcesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu_cores: float | None = Field(None, gt=0, description="CPU cores (fractions allowed)", examples=[1])
+    memory_mb: int | None = Field(None, gt=0, description="Memory limit in MiB; no swap beyond it", examples=[512])
+    disk_gb: float | None = Field(
+        None,
+        gt=0,
+        description="Size of /workspace in GiB (fractions allowed). It is a memory-backed tmpfs: its content "
+        "counts against memory_mb, and FAAS_MAX_INSTANCE_DISK_GB bounds it",
+        examples=[1],
+    )
+    gpu_count: int = Field(0, ge=0, description="GPUs; this node has none, so anything above 0 is refused (507)")
+
+
+class InstanceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language | None = Field(None, description="Required unless snapshot_id is given")
+    snapshot_id: str | None = Field(None, description="Start from this snapshot (its language, cpu and memory)")
+    resources: InstanceResourcesIn | None = None
+    ttl: int | None = Field(None, gt=0, description="Seconds after creation at which it is stopped, whatever its state")
+    auto_stop: bool = Field(True, description="Stop it after the node's idle timeout when it runs nothing")
+    metadata: Metadata | None = None
+
+
+class InstanceResourcesOut(BaseModel):
+    cpu_cores: float
+    memory_mb: int
+    disk_gb: float = Field(..., description="Size of its /workspace tmpfs in GiB")
+    gpu_count: int
+
+
+class InstanceEventOut(BaseModel):
+    from_state: InstanceState | None = Field(..., description="None for its creation")
+    to_state: InstanceState
+    reason: str
+    at: datetime
+
+
+class InstanceOut(BaseModel):
+    instance_id: str = Field(..., examples=["inst_0123456789abcdef01234567"])
+    state: InstanceState
+    language: Language
+    endpoints: dict[str, str] = Field(
+        ...,
+        description="Network endpoints of the instance, only those that exist: empty for now; SSH and HTTP "
+        "endpoints arrive in a later release. Run code in it with POST /execute {instance_id}",
+    )
+    resources: InstanceResourcesOut
+    ttl: int | None
+    auto_stop: bool
+    snapshot_id: str | None = Field(..., description="The snapshot it started from")
+    stopped_reason: str | None
+    metadata: Metadata
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None = Field(..., description="created_at + ttl")
+
+
+class InstanceDetailOut(InstanceOut):
+    events: list[InstanceEventOut] = Field(..., description="Its last 20 state transitions, oldest first")
+
+
+class InstanceListOut(BaseModel):
+    instances: list[InstanceOut]
+    total: int
+    limit: int
+    offset: int

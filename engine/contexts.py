@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from engine.cgroup import CgroupPaths, cgroup_of, read_usage
 from engine.docker import DockerClient
 from engine.errors import CheckpointFailed, EngineError, SandboxFailure, SnapshotCorrupted
 from engine.executor import Executor, Reservation
-from engine.models import Outcome, Phase, Program, Resources, Usage
+from engine.models import Outcome, Phase, Program, Resources, SandboxPolicy, Usage
 from engine.runner import OutputListener, PhaseListener
 from engine.sandbox import remove_quietly
 from engine.sessions import InterpreterSession, SessionDead, SessionResult, session_config
@@ -61,6 +61,18 @@ class CapturedState:
         return state_checksum(self.language, self.image_id, self.resources, self.checkpoint_tree, self.workspace_tree)
 
 
+@dataclass(frozen=True)
+class PausedState:
+    """A context checkpointed with its sandbox stopped, kept in a snapshot store until it resumes."""
+
+    language: str
+    image_id: str
+    resources: Resources
+    workspace_mb: int | None
+    checkpoint_tree: str
+    size_bytes: int
+
+
 def state_checksum(
     language: str, image_id: str, resources: Resources, checkpoint_tree: str, workspace_tree: str
 ) -> str:
@@ -88,8 +100,11 @@ class LiveContext:
         cgroup: CgroupPaths,
         reservation: Reservation,
         output_limit: int,
+        workspace_mb: int | None = None,
     ) -> None:
         self.session = session
+        self.workspace_mb = workspace_mb
+        """Size of its ``/workspace`` tmpfs; None: the node policy's."""
         self.output_limit = output_limit
         self.language = session.language
         self.resources = resources
@@ -159,19 +174,26 @@ class ContextEngine:
         self.store = store
         self.max_workspace_bytes = max_workspace_bytes
 
-    def _config(self, language: str, image: str, resources: Resources) -> dict[str, Any]:
+    def _policy(self, workspace_mb: int | None) -> SandboxPolicy:
+        policy = self.executor.config.policy
+        return policy if workspace_mb is None else replace(policy, workspace_mb=workspace_mb)
+
+    def _config(self, language: str, image: str, resources: Resources, workspace_mb: int | None) -> dict[str, Any]:
         config = self.executor.config
         return session_config(
             language=language,
             image=image,
             resources=resources,
-            policy=config.policy,
+            policy=self._policy(workspace_mb),
             node_id=config.node_id,
             agent_dir=config.agent_dir,
         )
 
-    async def start(self, language: str, resources: Resources) -> LiveContext:
+    async def start(self, language: str, resources: Resources, *, workspace_mb: int | None = None) -> LiveContext:
         """A fresh context on the language's current runtime image.
+
+        Args:
+            workspace_mb: size of its ``/workspace`` tmpfs (memory-backed); None: the node policy's.
 
         Raises:
             CapacityExceeded: the node's memory budget is used up.
@@ -186,14 +208,14 @@ class ContextEngine:
                 language=language,
                 image=image_id,
                 resources=resources,
-                policy=self.executor.config.policy,
+                policy=self._policy(workspace_mb),
                 node_id=self.executor.config.node_id,
                 agent_dir=self.executor.config.agent_dir,
             )
         except BaseException:
             reservation.release()
             raise
-        return await self._wrap(session, resources, image_id, reservation)
+        return await self._wrap(session, resources, image_id, reservation, workspace_mb)
 
     async def start_with_workspace(self, language: str, resources: Resources, workspace: WorkspaceTree) -> LiveContext:
         """A fresh context whose workspace holds ``workspace`` (e.g. the result of a merge)."""
@@ -213,11 +235,7 @@ class ContextEngine:
         """
         async with context._lock:
             workspace = await read_workspace(self.docker, context.container_id, max_bytes=self.max_workspace_bytes)
-            checkpoint = await checkpoints.checkpoint(self.docker, context.container_id, leave_running=True)
-            try:
-                checkpoint_tree = await asyncio.to_thread(self.store.ingest_directory, checkpoint.path, move=True)
-            finally:
-                await checkpoints.discard(self.docker, checkpoint)
+            checkpoint_tree = await self._dump(context, self.store, leave_running=True)
         workspace_tree = await asyncio.to_thread(self.store.ingest_workspace, workspace)
         return CapturedState(
             language=context.language,
@@ -227,6 +245,42 @@ class ContextEngine:
             workspace_tree=workspace_tree.checksum,
             size_bytes=_stored_size(checkpoint_tree, workspace_tree),
         )
+
+    async def pause(self, context: LiveContext, store: SnapshotStore) -> PausedState:
+        """Checkpoint a context into ``store`` and remove its sandbox, giving its memory back.
+
+        Raises:
+            CheckpointFailed: CRIU could not dump it (the context is unharmed and keeps running).
+        """
+        async with context._lock:
+            tree = await self._dump(context, store, leave_running=False)
+            await context.close()
+        return PausedState(
+            language=context.language,
+            image_id=context.image_id,
+            resources=context.resources,
+            workspace_mb=context.workspace_mb,
+            checkpoint_tree=tree.checksum,
+            size_bytes=tree.size_bytes,
+        )
+
+    async def resume(self, state: PausedState, store: SnapshotStore) -> LiveContext:
+        """A new context continuing a paused one (verified against ``store`` as it is materialized).
+
+        Raises:
+            CapacityExceeded: the node's memory budget is used up.
+            CheckpointFailed: CRIU could not restore it.
+        """
+        return await self._restore(
+            state.language, state.image_id, state.resources, state.checkpoint_tree, store, state.workspace_mb
+        )
+
+    async def _dump(self, context: LiveContext, store: SnapshotStore, *, leave_running: bool) -> StoredTree:
+        checkpoint = await checkpoints.checkpoint(self.docker, context.container_id, leave_running=leave_running)
+        try:
+            return await asyncio.to_thread(store.ingest_directory, checkpoint.path, move=True)
+        finally:
+            await checkpoints.discard(self.docker, checkpoint)
 
     async def restore(self, state: CapturedState, *, expected_checksum: str) -> LiveContext:
         """A new context continuing from a snapshot; every stored byte is verified first.
@@ -241,31 +295,44 @@ class ContextEngine:
                 f"snapshot checksum mismatch: recorded {expected_checksum}, its parts hash to {state.checksum}"
             )
         await asyncio.to_thread(self.store.verify, state.workspace_tree)
-        reservation = self.executor.reserve(state.resources)
+        return await self._restore(state.language, state.image_id, state.resources, state.checkpoint_tree, self.store)
+
+    async def _restore(
+        self,
+        language: str,
+        image_id: str,
+        resources: Resources,
+        checkpoint_tree: str,
+        store: SnapshotStore,
+        workspace_mb: int | None = None,
+    ) -> LiveContext:
+        reservation = self.executor.reserve(resources)
         try:
             container_id = await checkpoints.stage_restore(
                 self.docker,
                 RESTORE_NAME,
-                self._materializer(state.checkpoint_tree),
-                config=self._config(state.language, state.image_id, state.resources),
-                name=f"faas-session-{state.language}-{uuid.uuid4().hex[:12]}",
+                _materializer(store, checkpoint_tree),
+                config=self._config(language, image_id, resources, workspace_mb),
+                name=f"faas-session-{language}-{uuid.uuid4().hex[:12]}",
             )
             await checkpoints.start_fork(self.docker, container_id, RESTORE_NAME)
             try:
-                session = await InterpreterSession.adopt(self.docker, container_id, state.language)
+                session = await InterpreterSession.adopt(self.docker, container_id, language)
             except BaseException:
                 await remove_quietly(self.docker, container_id)
                 raise
         except BaseException:
             reservation.release()
             raise
-        return await self._wrap(session, state.resources, state.image_id, reservation)
-
-    def _materializer(self, tree: str) -> Callable[[Path], None]:
-        return lambda target: self.store.materialize(tree, target)
+        return await self._wrap(session, resources, image_id, reservation, workspace_mb)
 
     async def _wrap(
-        self, session: InterpreterSession, resources: Resources, image_id: str, reservation: Reservation
+        self,
+        session: InterpreterSession,
+        resources: Resources,
+        image_id: str,
+        reservation: Reservation,
+        workspace_mb: int | None,
     ) -> LiveContext:
         try:
             state = await self.docker.inspect_container(session.container_id)
@@ -281,7 +348,12 @@ class ContextEngine:
             cgroup=cgroup,
             reservation=reservation,
             output_limit=self.executor.config.policy.output_limit_bytes,
+            workspace_mb=workspace_mb,
         )
+
+
+def _materializer(store: SnapshotStore, tree: str) -> Callable[[Path], None]:
+    return lambda target: store.materialize(tree, target)
 
 
 def _stored_size(*trees: StoredTree) -> int:
@@ -329,4 +401,4 @@ def _outcome(result: SessionResult, usage: Usage, program: Program, image_id: st
     )
 
 
-__all__ = ["CapturedState", "CheckpointFailed", "ContextEngine", "LiveContext", "state_checksum"]
+__all__ = ["CapturedState", "CheckpointFailed", "ContextEngine", "LiveContext", "PausedState", "state_checksum"]

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     instance_idle_timeout_s: float = 1800.0
     """A live context (instance) that runs nothing for this long is stopped and its memory freed."""
     max_instances_per_tenant: int = 10
+    max_instance_disk_gb: float = 4.0
+    """Largest ``disk_gb`` an instance may ask for: its ``/workspace`` tmpfs, which is memory-backed."""
+    max_instance_ttl_s: int = 7 * 24 * 3600
 
     redis_url: str | None = None
     """When set, rate limits are shared by every API process through Redis."""

@@ -1,4 +1,9 @@
-"""Instances: a tenant's live contexts on this node, their lifecycle and records."""
+"""Instances: a tenant's live contexts on this node, their lifecycle (run, pause, resume, stop) and records.
+
+An instance is ``starting`` while its sandbox comes up, ``running`` while executions can use
+it, ``paused`` while its CRIU checkpoint waits in the node's pause store (no sandbox, no
+memory held) and ``stopped`` for good. Every transition is recorded with its reason.
+"""
 
 from __future__ import annotations
 
@@ -6,110 +11,182 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
 import secrets
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from engine import EngineError, Resources
-from engine.contexts import ContextEngine, LiveContext
+from engine import LANGUAGES, EngineError, Resources
+from engine.contexts import ContextEngine, LiveContext, PausedState
+from engine.snapshot_store import SnapshotStore
 from service.config import Settings
-from service.errors import Conflict, InvalidRequest, NotFound
+from service.engine_errors import translate_engine_error
+from service.errors import Conflict, InsufficientResources, InvalidRequest, NotFound
+from service.requests import RequestedResources, resolve_resources
 from store import Database
-from store import snapshots as stored
-from store.models import InstanceRow
+from store import instances as stored
+from store.models import InstanceEventRow, InstanceRow, SnapshotRow
 
 log = logging.getLogger(__name__)
 
 REAP_INTERVAL_S = 30.0
+INSTANCE_STATES = ("starting", "running", "paused", "stopped")
+EVENTS_SHOWN = 20
+"""How many of its latest state transitions an instance's record carries."""
 
 
 def new_instance_id() -> str:
     return "inst_" + secrets.token_hex(12)
 
 
+@dataclass(frozen=True)
+class InstanceOptions:
+    """How an instance is kept: its workspace size, lifetime and labels."""
+
+    workspace_mb: int | None = None
+    """Size of its ``/workspace`` tmpfs; None: the node's ``workspace_mb``."""
+    ttl_s: int | None = None
+    """Stopped this long after creation, whatever its state; None: no limit."""
+    auto_stop: bool = True
+    """Stopped after the node's idle timeout when it runs nothing."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestedInstance:
+    """``POST /instances`` as the service takes it (unvalidated)."""
+
+    language: str | None
+    snapshot_id: str | None = None
+    cpu_cores: float | None = None
+    memory_mb: int | None = None
+    disk_gb: float | None = None
+    gpu_count: int = 0
+    ttl_s: int | None = None
+    auto_stop: bool = True
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class Instance:
-    """A running live context of one tenant."""
+    """A live context of one tenant, running or paused."""
 
     instance_id: str
     tenant_id: str
     context: LiveContext
+    """Its current context (closed while paused; a new one after each resume)."""
     head_snapshot_id: str | None
     """The newest snapshot of this instance's lineage: the one it was restored from, or its latest capture."""
+    auto_stop: bool = True
+    expires_at: datetime | None = None
+    state: str = "running"
+    paused: PausedState | None = None
+    lifecycle: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the instance pauses, resumes or stops."""
 
     @property
     def language(self) -> str:
         return self.context.language
 
 
-class InstanceService:
-    """Registry of this node's live contexts; idle ones are stopped after ``instance_idle_timeout_s``."""
+@dataclass(frozen=True)
+class InstanceEvent:
+    from_state: str | None
+    to_state: str
+    reason: str
+    at: datetime
 
-    def __init__(self, settings: Settings, database: Database, contexts: ContextEngine) -> None:
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """An instance as the API shows it."""
+
+    instance_id: str
+    state: str
+    language: str
+    resources: Resources
+    workspace_mb: int | None
+    ttl_s: int | None
+    auto_stop: bool
+    metadata: dict[str, Any]
+    snapshot_id: str | None
+    stopped_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    events: list[InstanceEvent]
+
+    @classmethod
+    def from_row(cls, row: InstanceRow, events: list[InstanceEventRow]) -> InstanceRecord:
+        return cls(
+            instance_id=row.id,
+            state=row.state,
+            language=row.language,
+            resources=Resources(**row.resources),
+            workspace_mb=row.workspace_mb,
+            ttl_s=row.ttl_s,
+            auto_stop=row.auto_stop,
+            metadata=dict(row.meta),
+            snapshot_id=row.snapshot_id,
+            stopped_reason=row.stopped_reason,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            expires_at=row.expires_at,
+            events=[InstanceEvent(e.from_state, e.to_state, e.reason, e.at) for e in events],
+        )
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    instances: list[InstanceRecord]
+    total: int
+    limit: int
+    offset: int
+
+
+ContextOpener = Callable[[], Awaitable[LiveContext]]
+
+
+class InstanceService:
+    """Registry of this node's instances; the reaper stops expired and (with ``auto_stop``) idle ones."""
+
+    def __init__(
+        self, settings: Settings, database: Database, contexts: ContextEngine, pause_store: SnapshotStore
+    ) -> None:
         self.settings = settings
         self.database = database
         self.contexts = contexts
-        self._live: dict[str, Instance] = {}
+        self.pause_store = pause_store
+        """Checkpoints of paused instances; only this service writes it, so it is collected without grace."""
+        self._instances: dict[str, Instance] = {}
+        self._pause_store_lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Record that instances of an earlier run of this node are gone, and start the idle reaper."""
+        """Record that instances of an earlier run of this node are gone, free their pause states, start the reaper."""
         async with self.database.session() as session, session.begin():
             stopped = await stored.stop_instances_of_node(
                 session, self.settings.node_id, reason="the node restarted", at=datetime.now(UTC)
             )
         if stopped:
             log.info("marked %d instances of an earlier run stopped", stopped)
-        self._reaper = asyncio.create_task(self._reap_idle_forever())
+        await self._collect_pause_garbage()
+        self._reaper = asyncio.create_task(self._reap_forever())
 
     async def close(self) -> None:
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
-        for instance in list(self._live.values()):
+        for instance in list(self._instances.values()):
             await self.stop(instance, "the node shut down")
 
     def count(self, tenant_id: str) -> int:
-        return sum(1 for instance in self._live.values() if instance.tenant_id == tenant_id)
-
-    async def create(self, tenant_id: str, language: str, resources: Resources) -> Instance:
-        """A fresh live context for the tenant.
-
-        Raises:
-            InvalidRequest: the tenant already runs its maximum of instances.
-            EngineError: the engine could not start it (translated by the caller).
-        """
-        self.check_quota(tenant_id)
-        context = await self.contexts.start(language, resources)
-        return await self.register(tenant_id, context, snapshot_id=None)
-
-    async def register(self, tenant_id: str, context: LiveContext, *, snapshot_id: str | None) -> Instance:
-        """Make a started context (fresh or restored from ``snapshot_id``) one of the tenant's instances."""
-        instance = Instance(new_instance_id(), tenant_id, context, head_snapshot_id=snapshot_id)
-        now = datetime.now(UTC)
-        row = InstanceRow(
-            id=instance.instance_id,
-            tenant_id=tenant_id,
-            node_id=self.settings.node_id,
-            language=context.language,
-            state="running",
-            container_id=context.container_id,
-            snapshot_id=snapshot_id,
-            resources=dataclasses.asdict(context.resources),
-            stopped_reason=None,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            async with self.database.session() as session, session.begin():
-                session.add(row)
-        except BaseException:
-            await context.close()
-            raise
-        self._live[instance.instance_id] = instance
-        return instance
+        """The tenant's running and paused instances on this node."""
+        return sum(1 for instance in self._instances.values() if instance.tenant_id == tenant_id)
 
     def check_quota(self, tenant_id: str) -> None:
         """Raise InvalidRequest when the tenant may not start another instance now."""
@@ -120,63 +197,379 @@ class InstanceService:
                 details={"max_instances": limit},
             )
 
+    # ---- creation ----------------------------------------------------------------------------
+
+    async def create(
+        self, tenant_id: str, language: str, resources: Resources, options: InstanceOptions | None = None
+    ) -> Instance:
+        """A fresh live context for the tenant.
+
+        Raises:
+            InvalidRequest: the tenant already runs its maximum of instances.
+            EngineError: the engine could not start it (translated by the caller).
+        """
+        self.check_quota(tenant_id)
+        options = options or InstanceOptions()
+
+        def open_context() -> Awaitable[LiveContext]:
+            return self.contexts.start(language, resources, workspace_mb=options.workspace_mb)
+
+        return await self._launch(tenant_id, language, resources, options, open_context, snapshot_id=None)
+
+    async def create_requested(
+        self,
+        tenant_id: str,
+        request: RequestedInstance,
+        snapshot: SnapshotRow | None,
+        open_snapshot: Callable[[SnapshotRow], Awaitable[LiveContext]],
+    ) -> InstanceRecord:
+        """Start an instance as ``POST /instances`` asks, fresh or from ``snapshot`` (opened with ``open_snapshot``).
+
+        Raises:
+            InvalidRequest: bad fields, or the tenant runs its maximum of instances.
+            InsufficientResources: GPUs asked for, or the node's memory is used up.
+        """
+        options = _options(request, snapshot, self.settings)
+        self.check_quota(tenant_id)
+        if snapshot is None:
+            assert request.language is not None
+            resources = resolve_resources(RequestedResources(request.cpu_cores, request.memory_mb), self.settings)
+            try:
+                instance = await self.create(tenant_id, request.language, resources, options)
+            except EngineError as exc:
+                raise translate_engine_error(exc) from exc
+        else:
+            resources = _snapshot_resources(request, snapshot)
+            instance = await self._launch(
+                tenant_id,
+                snapshot.language,
+                resources,
+                options,
+                lambda: open_snapshot(snapshot),
+                snapshot_id=snapshot.id,
+            )
+        return await self.record(tenant_id, instance.instance_id)
+
+    async def register(self, tenant_id: str, context: LiveContext, *, snapshot_id: str | None) -> Instance:
+        """Make a started context (fresh or restored from ``snapshot_id``) one of the tenant's instances."""
+
+        async def started() -> LiveContext:
+            return context
+
+        options = InstanceOptions(workspace_mb=context.workspace_mb)
+        try:
+            return await self._launch(
+                tenant_id, context.language, context.resources, options, started, snapshot_id=snapshot_id
+            )
+        except BaseException:
+            await context.close()
+            raise
+
+    async def _launch(
+        self,
+        tenant_id: str,
+        language: str,
+        resources: Resources,
+        options: InstanceOptions,
+        open_context: ContextOpener,
+        *,
+        snapshot_id: str | None,
+    ) -> Instance:
+        now = datetime.now(UTC)
+        expires_at = now + timedelta(seconds=options.ttl_s) if options.ttl_s is not None else None
+        row = InstanceRow(
+            id=new_instance_id(),
+            tenant_id=tenant_id,
+            node_id=self.settings.node_id,
+            language=language,
+            state="starting",
+            container_id=None,
+            snapshot_id=snapshot_id,
+            resources=dataclasses.asdict(resources),
+            workspace_mb=options.workspace_mb or self.settings.workspace_mb,
+            ttl_s=options.ttl_s,
+            expires_at=expires_at,
+            auto_stop=options.auto_stop,
+            meta=dict(options.metadata),
+            stopped_reason=None,
+            created_at=now,
+            updated_at=now,
+        )
+        reason = f"created from snapshot {snapshot_id}" if snapshot_id else "created"
+        async with self.database.session() as session, session.begin():
+            await stored.add_instance(session, row, reason=reason)
+        try:
+            context = await open_context()
+        except Exception as exc:
+            await self._record(row.id, "starting", "stopped", f"it did not start: {exc}", stopped_reason=str(exc))
+            raise
+        instance = Instance(row.id, tenant_id, context, snapshot_id, options.auto_stop, expires_at)
+        try:
+            await self._record(row.id, "starting", "running", "its sandbox started", container_id=context.container_id)
+        except BaseException:
+            await context.close()
+            raise
+        self._instances[row.id] = instance
+        return instance
+
+    # ---- lookup ------------------------------------------------------------------------------
+
     async def get(self, tenant_id: str, instance_id: str) -> Instance:
-        """The tenant's running instance.
+        """The tenant's running instance, to execute in or capture.
 
         Raises:
             NotFound: no such instance for this tenant.
-            Conflict: it exists but is stopped (the reason is in the message).
+            Conflict: it is paused or stopped (the message says which and why).
         """
-        instance = self._live.get(instance_id)
+        instance = self._instances.get(instance_id)
         if instance is not None and instance.tenant_id == tenant_id:
+            if instance.state == "paused":
+                raise Conflict(
+                    f"instance {instance_id} is paused; resume it with POST /api/v1/instances/{instance_id}/resume",
+                    details={"instance_id": instance_id, "state": "paused"},
+                )
             if instance.context.alive:
                 return instance
             await self.stop(instance, "its interpreter died")
-        async with self.database.session() as session:
-            row = await stored.get_instance(session, tenant_id, instance_id)
-        if row is None:
-            raise NotFound(f"instance {instance_id!r} not found", details={"instance_id": instance_id})
+        row = await self._row(tenant_id, instance_id)
         raise Conflict(
             f"instance {instance_id} is {row.state}: {row.stopped_reason or 'not on this node'}; "
             "restore a snapshot of it to continue",
             details={"instance_id": instance_id, "state": row.state, "reason": row.stopped_reason},
         )
 
+    async def record(self, tenant_id: str, instance_id: str) -> InstanceRecord:
+        """The instance with its last :data:`EVENTS_SHOWN` transitions.
+
+        Raises:
+            NotFound: no such instance for this tenant.
+        """
+        async with self.database.session() as session:
+            row = await stored.get_instance(session, tenant_id, instance_id)
+            if row is None:
+                raise _not_found(instance_id)
+            events = await stored.recent_events(session, instance_id, limit=EVENTS_SHOWN)
+        return InstanceRecord.from_row(row, events)
+
+    async def page(self, tenant_id: str, *, state: str | None, limit: int, offset: int) -> InstancePage:
+        """A page of the tenant's instances (without events), newest first; the caller checks the bounds."""
+        if state is not None and state not in INSTANCE_STATES:
+            raise InvalidRequest(
+                f"unknown instance state {state!r}; instances are {', '.join(INSTANCE_STATES)}",
+                details={"field": "state", "states": list(INSTANCE_STATES)},
+            )
+        async with self.database.session() as session:
+            rows, total = await stored.list_instances(session, tenant_id, state=state, limit=limit, offset=offset)
+        return InstancePage([InstanceRecord.from_row(row, []) for row in rows], total, limit, offset)
+
+    async def _row(self, tenant_id: str, instance_id: str) -> InstanceRow:
+        async with self.database.session() as session:
+            row = await stored.get_instance(session, tenant_id, instance_id)
+        if row is None:
+            raise _not_found(instance_id)
+        return row
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    async def pause(self, tenant_id: str, instance_id: str) -> InstanceRecord:
+        """Checkpoint a running instance and remove its sandbox; pausing a paused one changes nothing.
+
+        Raises:
+            NotFound: no such instance for this tenant.
+            Conflict: it is stopped, or CRIU could not checkpoint it (it keeps running).
+        """
+        instance = await self._held(tenant_id, instance_id, "pause")
+        async with instance.lifecycle:
+            if instance.state == "running":
+                instance.state = "paused"  # from now on executions are refused
+                try:
+                    async with self._pause_store_lock:
+                        instance.paused = await self.contexts.pause(instance.context, self.pause_store)
+                except EngineError as exc:
+                    instance.state = "running"
+                    raise translate_engine_error(exc) from exc
+                await self._record(instance_id, "running", "paused", "paused by request", container_id=None)
+        return await self.record(tenant_id, instance_id)
+
+    async def resume(self, tenant_id: str, instance_id: str) -> InstanceRecord:
+        """Restore a paused instance into a new sandbox under the same id; resuming a running one changes nothing.
+
+        Raises:
+            NotFound: no such instance for this tenant.
+            Conflict: it is stopped.
+            InsufficientResources: the node's memory budget cannot hold it now (it stays paused).
+        """
+        instance = await self._held(tenant_id, instance_id, "resume")
+        async with instance.lifecycle:
+            if instance.state == "paused" and instance.paused is not None:
+                try:
+                    instance.context = await self.contexts.resume(instance.paused, self.pause_store)
+                except EngineError as exc:
+                    raise translate_engine_error(exc) from exc
+                instance.state, instance.paused = "running", None
+                await self._record(
+                    instance_id, "paused", "running", "resumed by request", container_id=instance.context.container_id
+                )
+                await self._collect_pause_garbage()
+        return await self.record(tenant_id, instance_id)
+
+    async def stop_by_request(self, tenant_id: str, instance_id: str) -> InstanceRecord:
+        """Stop the tenant's instance (a stopped one stays as it is).
+
+        Raises:
+            NotFound: no such instance for this tenant.
+        """
+        instance = self._instances.get(instance_id)
+        if instance is not None and instance.tenant_id == tenant_id:
+            await self.stop(instance, "stopped by request")
+        return await self.record(tenant_id, instance_id)
+
     async def stop(self, instance: Instance, reason: str) -> None:
-        """Remove the instance's sandbox and record why; safe to call twice."""
-        if self._live.pop(instance.instance_id, None) is None:
-            return
-        try:
-            await instance.context.close()
-        except EngineError as exc:
-            log.warning("stopping instance %s: %s", instance.instance_id, exc)
-        async with self.database.session() as session, session.begin():
-            await stored.set_instance_state(
-                session,
-                instance.instance_id,
-                state="stopped",
-                stopped_reason=reason,
-                container_id=None,
-                updated_at=datetime.now(UTC),
+        """Remove the instance's sandbox or pause state and record why; safe to call twice."""
+        async with instance.lifecycle:
+            if self._instances.get(instance.instance_id) is not instance:
+                return
+            del self._instances[instance.instance_id]
+            from_state, instance.state = instance.state, "stopped"
+            if instance.paused is not None:
+                instance.paused = None
+                await self._collect_pause_garbage()
+            else:
+                try:
+                    await instance.context.close()
+                except EngineError as exc:
+                    log.warning("stopping instance %s: %s", instance.instance_id, exc)
+            await self._record(
+                instance.instance_id, from_state, "stopped", reason, stopped_reason=reason, container_id=None
             )
 
     async def after_execution(self, instance: Instance) -> None:
         """Stop an instance whose context died while it ran something."""
-        if not instance.context.alive:
+        if instance.state == "running" and not instance.context.alive:
             await self.stop(instance, "its interpreter died during an execution")
 
+    async def _held(self, tenant_id: str, instance_id: str, action: str) -> Instance:
+        instance = self._instances.get(instance_id)
+        if instance is not None and instance.tenant_id == tenant_id:
+            return instance
+        row = await self._row(tenant_id, instance_id)
+        raise Conflict(
+            f"cannot {action} instance {instance_id}: it is {row.state} ({row.stopped_reason or 'not on this node'})",
+            details={"instance_id": instance_id, "state": row.state, "reason": row.stopped_reason},
+        )
+
+    async def _record(self, instance_id: str, from_state: str, to_state: str, reason: str, **values: Any) -> None:
+        async with self.database.session() as session, session.begin():
+            await stored.transition(
+                session,
+                instance_id,
+                from_state=from_state,
+                to_state=to_state,
+                reason=reason,
+                at=datetime.now(UTC),
+                **values,
+            )
+
+    async def _collect_pause_garbage(self) -> None:
+        async with self._pause_store_lock:
+            live = [instance.paused.checkpoint_tree for instance in self._instances.values() if instance.paused]
+            try:
+                await asyncio.to_thread(self.pause_store.collect_garbage, live)
+            except EngineError as exc:  # what is left is freed by a later collection
+                log.error("freeing pause states failed: %s", exc)
+
+    # ---- reaper ------------------------------------------------------------------------------
+
+    async def reap_expired(self, now: datetime | None = None) -> list[str]:
+        """Stop every instance whose ttl has passed (at ``now``, default the present); their ids."""
+        at = now or datetime.now(UTC)
+        expired = [i for i in self._instances.values() if i.expires_at is not None and i.expires_at <= at]
+        for instance in expired:
+            await self.stop(instance, "ttl expired")
+        return [instance.instance_id for instance in expired]
+
     async def reap_idle(self) -> list[str]:
-        """Stop every instance idle for longer than the configured timeout; their ids."""
+        """Stop every running ``auto_stop`` instance idle for longer than the configured timeout; their ids."""
         cutoff = time.monotonic() - self.settings.instance_idle_timeout_s
-        idle = [instance for instance in self._live.values() if instance.context.last_used < cutoff]
+        idle = [
+            instance
+            for instance in self._instances.values()
+            if instance.auto_stop and instance.state == "running" and instance.context.last_used < cutoff
+        ]
         for instance in idle:
             await self.stop(instance, f"idle for more than {self.settings.instance_idle_timeout_s:g} s")
         return [instance.instance_id for instance in idle]
 
-    async def _reap_idle_forever(self) -> None:
+    async def _reap_forever(self) -> None:
         while True:
             await asyncio.sleep(min(REAP_INTERVAL_S, self.settings.instance_idle_timeout_s))
             try:
+                await self.reap_expired()
                 await self.reap_idle()
             except Exception:  # the reaper must outlive one failed round
-                log.exception("stopping idle instances failed")
+                log.exception("stopping expired or idle instances failed")
+
+
+def _not_found(instance_id: str) -> NotFound:
+    return NotFound(f"instance {instance_id!r} not found", details={"instance_id": instance_id})
+
+
+def _options(request: RequestedInstance, snapshot: SnapshotRow | None, settings: Settings) -> InstanceOptions:
+    """Check what ``POST /instances`` asks for, apart from cpu and memory (pure)."""
+    if request.gpu_count > 0:
+        raise InsufficientResources(
+            "this node has no GPUs; ask for gpu_count 0", details={"field": "resources.gpu_count", "available": 0}
+        )
+    if snapshot is None and request.language is None:
+        raise InvalidRequest("give a language or a snapshot_id", details={"fields": ["language", "snapshot_id"]})
+    if snapshot is None and request.language not in LANGUAGES:
+        raise InvalidRequest(
+            f"unsupported language {request.language!r}; supported: {', '.join(LANGUAGES)}",
+            details={"field": "language"},
+        )
+    if snapshot is not None and request.language not in (None, snapshot.language):
+        raise InvalidRequest(
+            f"snapshot {snapshot.id} runs {snapshot.language}, not {request.language}",
+            details={"field": "language", "expected": snapshot.language},
+        )
+    if request.ttl_s is not None and not 1 <= request.ttl_s <= settings.max_instance_ttl_s:
+        raise InvalidRequest(
+            f"ttl must be between 1 and {settings.max_instance_ttl_s} seconds, got {request.ttl_s}",
+            details={"field": "ttl", "min": 1, "max": settings.max_instance_ttl_s},
+        )
+    return InstanceOptions(
+        workspace_mb=_workspace_mb(request.disk_gb, snapshot, settings),
+        ttl_s=request.ttl_s,
+        auto_stop=request.auto_stop,
+        metadata=request.metadata,
+    )
+
+
+def _workspace_mb(disk_gb: float | None, snapshot: SnapshotRow | None, settings: Settings) -> int | None:
+    if disk_gb is None:
+        return None
+    if snapshot is not None:
+        raise InvalidRequest(
+            "an instance from a snapshot keeps the snapshot's workspace size; omit resources.disk_gb",
+            details={"field": "resources.disk_gb"},
+        )
+    if not 0 < disk_gb <= settings.max_instance_disk_gb:
+        raise InvalidRequest(
+            f"resources.disk_gb must be above 0 and at most {settings.max_instance_disk_gb:g} (the workspace "
+            f"is a memory-backed tmpfs), got {disk_gb:g}",
+            details={"field": "resources.disk_gb", "max": settings.max_instance_disk_gb, "value": disk_gb},
+        )
+    return math.ceil(disk_gb * 1024)
+
+
+def _snapshot_resources(request: RequestedInstance, snapshot: SnapshotRow) -> Resources:
+    """A snapshot's instance keeps the snapshot's cpu and memory; asking for others is an error (pure)."""
+    resources = Resources(**snapshot.resources)
+    for name, value in (("cpu_cores", request.cpu_cores), ("memory_mb", request.memory_mb)):
+        if value is not None and value != getattr(resources, name):
+            raise InvalidRequest(
+                f"snapshot {snapshot.id} keeps the {name}={getattr(resources, name):g} it was taken with; "
+                f"omit resources.{name} or pass that value",
+                details={"field": f"resources.{name}", "value": getattr(resources, name)},
+            )
+    return resources

@@ -103,7 +103,9 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             SnapshotStore(settings.data_dir / "snapshots"),
             max_workspace_bytes=settings.workspace_mb * 1024 * 1024,
         )
-        instances = InstanceService(settings, database, contexts)
+        instances = InstanceService(
+            settings, database, contexts, SnapshotStore(settings.data_dir / "paused", gc_grace_s=0)
+        )
         await instances.start()
         snapshots = SnapshotService(database, contexts, instances)
         branches = BranchService(database, snapshots)

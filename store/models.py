@@ -165,6 +165,29 @@ class InstanceRow(Base):
     snapshot_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     """The snapshot it was restored from, if any."""
     resources: Mapped[dict[str, Any]] = mapped_column(JSON)
+    workspace_mb: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Size of its ``/workspace`` tmpfs (None on rows older than the Instance API: the node's default)."""
+    ttl_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    """``created_at + ttl_s``: it is stopped then, whatever its state."""
+    auto_stop: Mapped[bool] = mapped_column(Boolean)
+    """Stopped after the node's idle timeout when it runs nothing; False: only ``ttl_s`` stops it."""
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
     stopped_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (Index("ix_instances_tenant_id_created_at", "tenant_id", "created_at"),)
+
+
+class InstanceEventRow(Base):
+    """One state transition of an instance (``from_state`` is None for its creation)."""
+
+    __tablename__ = "instance_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column()

@@ -1,15 +1,14 @@
-"""Stored snapshots, branches and instances."""
+"""Stored snapshots and branches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import BranchRow, InstanceRow, SnapshotRow
+from store.models import BranchRow, SnapshotRow
 
 
 def _live_snapshot(tenant_id: str) -> list[ColumnElement[bool]]:
@@ -162,23 +161,3 @@ async def advance_branch(
         .values(head_snapshot_id=to_head, updated_at=at)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-async def get_instance(session: AsyncSession, tenant_id: str, instance_id: str) -> InstanceRow | None:
-    return await session.scalar(
-        select(InstanceRow).where(InstanceRow.id == instance_id, InstanceRow.tenant_id == tenant_id)
-    )
-
-
-async def set_instance_state(session: AsyncSession, instance_id: str, **values: Any) -> None:
-    await session.execute(update(InstanceRow).where(InstanceRow.id == instance_id).values(**values))
-
-
-async def stop_instances_of_node(session: AsyncSession, node_id: str, *, reason: str, at: datetime) -> int:
-    """Mark every instance this node recorded as running stopped (its sandboxes are gone)."""
-    result = await session.execute(
-        update(InstanceRow)
-        .where(InstanceRow.node_id == node_id, InstanceRow.state == "running")
-        .values(state="stopped", stopped_reason=reason, updated_at=at, container_id=None)
-    )
-    return int(getattr(result, "rowcount", 0))
