@@ -11,24 +11,31 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from engine import LANGUAGES, EngineError, Resources
+from engine import EngineError, Resources
 from engine.contexts import ContextEngine, LiveContext, PausedState
 from engine.snapshot_store import SnapshotStore
 from service.config import Settings
 from service.engine_errors import translate_engine_error
-from service.errors import Conflict, InsufficientResources, InvalidRequest, NotFound
+from service.errors import Conflict, InvalidRequest, NotFound
+from service.instance_records import (
+    InstanceOptions,
+    InstancePage,
+    InstanceRecord,
+    RequestedInstance,
+    instance_options,
+    snapshot_resources,
+)
 from service.requests import RequestedResources, resolve_resources
 from store import Database
 from store import instances as stored
-from store.models import InstanceEventRow, InstanceRow, SnapshotRow
+from store.models import InstanceRow, SnapshotRow
 
 log = logging.getLogger(__name__)
 
@@ -40,34 +47,6 @@ EVENTS_SHOWN = 20
 
 def new_instance_id() -> str:
     return "inst_" + secrets.token_hex(12)
-
-
-@dataclass(frozen=True)
-class InstanceOptions:
-    """How an instance is kept: its workspace size, lifetime and labels."""
-
-    workspace_mb: int | None = None
-    """Size of its ``/workspace`` tmpfs; None: the node's ``workspace_mb``."""
-    ttl_s: int | None = None
-    """Stopped this long after creation, whatever its state; None: no limit."""
-    auto_stop: bool = True
-    """Stopped after the node's idle timeout when it runs nothing."""
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RequestedInstance:
-    """``POST /instances`` as the service takes it (unvalidated)."""
-
-    language: str | None
-    snapshot_id: str | None = None
-    cpu_cores: float | None = None
-    memory_mb: int | None = None
-    disk_gb: float | None = None
-    gpu_count: int = 0
-    ttl_s: int | None = None
-    auto_stop: bool = True
-    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,61 +69,6 @@ class Instance:
     @property
     def language(self) -> str:
         return self.context.language
-
-
-@dataclass(frozen=True)
-class InstanceEvent:
-    from_state: str | None
-    to_state: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class InstanceRecord:
-    """An instance as the API shows it."""
-
-    instance_id: str
-    state: str
-    language: str
-    resources: Resources
-    workspace_mb: int | None
-    ttl_s: int | None
-    auto_stop: bool
-    metadata: dict[str, Any]
-    snapshot_id: str | None
-    stopped_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime | None
-    events: list[InstanceEvent]
-
-    @classmethod
-    def from_row(cls, row: InstanceRow, events: list[InstanceEventRow]) -> InstanceRecord:
-        return cls(
-            instance_id=row.id,
-            state=row.state,
-            language=row.language,
-            resources=Resources(**row.resources),
-            workspace_mb=row.workspace_mb,
-            ttl_s=row.ttl_s,
-            auto_stop=row.auto_stop,
-            metadata=dict(row.meta),
-            snapshot_id=row.snapshot_id,
-            stopped_reason=row.stopped_reason,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            expires_at=row.expires_at,
-            events=[InstanceEvent(e.from_state, e.to_state, e.reason, e.at) for e in events],
-        )
-
-
-@dataclass(frozen=True)
-class InstancePage:
-    instances: list[InstanceRecord]
-    total: int
-    limit: int
-    offset: int
 
 
 ContextOpener = Callable[[], Awaitable[LiveContext]]
@@ -229,7 +153,7 @@ class InstanceService:
             InvalidRequest: bad fields, or the tenant runs its maximum of instances.
             InsufficientResources: GPUs asked for, or the node's memory is used up.
         """
-        options = _options(request, snapshot, self.settings)
+        options = instance_options(request, snapshot, self.settings)
         self.check_quota(tenant_id)
         if snapshot is None:
             assert request.language is not None
@@ -239,7 +163,7 @@ class InstanceService:
             except EngineError as exc:
                 raise translate_engine_error(exc) from exc
         else:
-            resources = _snapshot_resources(request, snapshot)
+            resources = snapshot_resources(request, snapshot)
             instance = await self._launch(
                 tenant_id,
                 snapshot.language,
@@ -512,64 +436,3 @@ class InstanceService:
 
 def _not_found(instance_id: str) -> NotFound:
     return NotFound(f"instance {instance_id!r} not found", details={"instance_id": instance_id})
-
-
-def _options(request: RequestedInstance, snapshot: SnapshotRow | None, settings: Settings) -> InstanceOptions:
-    """Check what ``POST /instances`` asks for, apart from cpu and memory (pure)."""
-    if request.gpu_count > 0:
-        raise InsufficientResources(
-            "this node has no GPUs; ask for gpu_count 0", details={"field": "resources.gpu_count", "available": 0}
-        )
-    if snapshot is None and request.language is None:
-        raise InvalidRequest("give a language or a snapshot_id", details={"fields": ["language", "snapshot_id"]})
-    if snapshot is None and request.language not in LANGUAGES:
-        raise InvalidRequest(
-            f"unsupported language {request.language!r}; supported: {', '.join(LANGUAGES)}",
-            details={"field": "language"},
-        )
-    if snapshot is not None and request.language not in (None, snapshot.language):
-        raise InvalidRequest(
-            f"snapshot {snapshot.id} runs {snapshot.language}, not {request.language}",
-            details={"field": "language", "expected": snapshot.language},
-        )
-    if request.ttl_s is not None and not 1 <= request.ttl_s <= settings.max_instance_ttl_s:
-        raise InvalidRequest(
-            f"ttl must be between 1 and {settings.max_instance_ttl_s} seconds, got {request.ttl_s}",
-            details={"field": "ttl", "min": 1, "max": settings.max_instance_ttl_s},
-        )
-    return InstanceOptions(
-        workspace_mb=_workspace_mb(request.disk_gb, snapshot, settings),
-        ttl_s=request.ttl_s,
-        auto_stop=request.auto_stop,
-        metadata=request.metadata,
-    )
-
-
-def _workspace_mb(disk_gb: float | None, snapshot: SnapshotRow | None, settings: Settings) -> int | None:
-    if disk_gb is None:
-        return None
-    if snapshot is not None:
-        raise InvalidRequest(
-            "an instance from a snapshot keeps the snapshot's workspace size; omit resources.disk_gb",
-            details={"field": "resources.disk_gb"},
-        )
-    if not 0 < disk_gb <= settings.max_instance_disk_gb:
-        raise InvalidRequest(
-            f"resources.disk_gb must be above 0 and at most {settings.max_instance_disk_gb:g} (the workspace "
-            f"is a memory-backed tmpfs), got {disk_gb:g}",
-            details={"field": "resources.disk_gb", "max": settings.max_instance_disk_gb, "value": disk_gb},
-        )
-    return math.ceil(disk_gb * 1024)
-
-
-def _snapshot_resources(request: RequestedInstance, snapshot: SnapshotRow) -> Resources:
-    """A snapshot's instance keeps the snapshot's cpu and memory; asking for others is an error (pure)."""
-    resources = Resources(**snapshot.resources)
-    for name, value in (("cpu_cores", request.cpu_cores), ("memory_mb", request.memory_mb)):
-        if value is not None and value != getattr(resources, name):
-            raise InvalidRequest(
-                f"snapshot {snapshot.id} keeps the {name}={getattr(resources, name):g} it was taken with; "
-                f"omit resources.{name} or pass that value",
-                details={"field": f"resources.{name}", "value": getattr(resources, name)},
-            )
-    return resources

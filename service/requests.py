@@ -181,3 +181,14 @@ def check_code(request: ExecutionRequest, settings: Settings) -> None:
             f"code is {size} bytes, more than the {settings.max_code_bytes} allowed",
             details={"field": "code", "max_bytes": settings.max_code_bytes},
         )
+
+
+def check_fixed_limits(cpu_cores: float | None, memory_mb: int | None, resources: Resources, what: str) -> None:
+    """An existing context (or a snapshot) keeps its cpu and memory: a request may repeat them, not change them."""
+    for name, value in (("cpu_cores", cpu_cores), ("memory_mb", memory_mb)):
+        if value is not None and value != getattr(resources, name):
+            raise InvalidRequest(
+                f"{what} keeps the {name}={getattr(resources, name):g} it was created with; "
+                f"omit resources.{name} or pass that value",
+                details={"field": f"resources.{name}", "value": getattr(resources, name)},
+            )

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.engine_errors import translate_engine_error
 from service.errors import InvalidRequest
 from service.instances import Instance, InstanceService
-from service.requests import ExecutionRequest
+from service.requests import ExecutionRequest, check_fixed_limits
 from service.snapshots import SnapshotService
 from store.models import SnapshotRow
 
@@ -175,14 +175,7 @@ def _check_fits_language(language: str, context_language: str, what: str) -> Non
 def _check_fits(request: ExecutionRequest, language: str, resources: Resources, what: str) -> None:
     """A request into an existing context must match its language and may not ask for other limits."""
     _check_fits_language(request.language, language, what)
-    asked = request.resources
-    for name, value in (("cpu_cores", asked.cpu_cores), ("memory_mb", asked.memory_mb)):
-        if value is not None and value != getattr(resources, name):
-            raise InvalidRequest(
-                f"{what} keeps the {name}={getattr(resources, name):g} it was created with; "
-                f"omit resources.{name} or pass that value",
-                details={"field": f"resources.{name}", "value": getattr(resources, name)},
-            )
+    check_fixed_limits(request.resources.cpu_cores, request.resources.memory_mb, resources, what)
 
 
 def _without_snapshot(outcome: Outcome, reason: str) -> Outcome:

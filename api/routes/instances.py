@@ -17,7 +17,7 @@ from api.schemas import (
     InstanceResourcesIn,
     InstanceResourcesOut,
 )
-from service.instances import InstanceRecord, RequestedInstance
+from service.instance_records import InstanceRecord, RequestedInstance
 from service.snapshots import check_page
 
 router = APIRouter(tags=["instances"])
