@@ -1,4 +1,13 @@
-"""Make sure a working CRIU >= 4 is installed where runc looks for it."""
+"""Make sure our CRIU build is installed where runc looks for it (/usr/sbin/criu).
+
+We build CRIU 4.1.1 from Debian's orig tarball with the patches in
+`provisioning/patches/` (`criu-<version>-*.patch`, applied sorted with `patch -p1`).
+A build is named by its *build id*, the version plus a digest of those patches,
+so a changed patch is a new build: it is cached at `<cache>/criu/<build id>/criu`.
+The id of the installed build is stamped in `STAMP_PATH` together with the
+installed binary's sha256; a missing or stale stamp (other build, binary replaced)
+makes `ensure_criu` reinstall from the cache, building first when needed.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,13 +35,16 @@ CRIU_TARBALL = f"criu_{CRIU_VERSION}.orig.tar.xz"
 CRIU_POOL_PATH = f"pool/main/c/criu/{CRIU_TARBALL}"
 INSTALL_PATH = Path("/usr/sbin/criu")
 DIVERTED_PATH = Path("/usr/sbin/criu.debian")
+# State about the installed system, not a cache entry: it must outlive cache
+# clean-ups and not depend on --cache-dir, so it lives under /var/lib (FHS).
+STAMP_PATH = Path("/var/lib/faas/criu-build")
+PATCH_DIR = Path(__file__).parent / "patches"
 BUILD_DEPENDENCIES = (
     "gcc", "make", "pkg-config", "python3", "python3-protobuf",
     "libprotobuf-c-dev", "libprotobuf-dev", "protobuf-c-compiler", "libnl-3-dev", "libnet1-dev",
     "libcap-dev", "libbsd-dev", "libgnutls28-dev", "libnftables-dev",
-    "libaio-dev", "uuid-dev", "xz-utils",
+    "libaio-dev", "uuid-dev", "xz-utils", "patch",
 )  # fmt: skip
-MINIMUM_MAJOR = 4
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class CriuState:
 
     action: str  # "present", "installed from cache", "built"
     version: str
+    build: str  # build id, e.g. "4.1.1-0123456789ab"
 
 
 def parse_version(output: str) -> tuple[int, ...] | None:
@@ -64,37 +78,84 @@ def check(binary: Path = INSTALL_PATH) -> tuple[bool, str]:
     return ("Looks good" in probe.stdout, probe.stdout)
 
 
+def patch_files(version: str = CRIU_VERSION, directory: Path = PATCH_DIR) -> list[Path]:
+    """The patches for CRIU `version`, in the order they are applied."""
+    return sorted(directory.glob(f"criu-{version}-*.patch"))
+
+
+def build_id(version: str, patches: Mapping[str, bytes]) -> str:
+    """Name of the build of `version` with `patches` (file name -> content); the version alone when unpatched."""
+    if not patches:
+        return version
+    digest = hashlib.sha256()
+    for name in sorted(patches):
+        content = patches[name]
+        digest.update(f"{name}\0{len(content)}\0".encode())
+        digest.update(content)
+    return f"{version}-{digest.hexdigest()[:12]}"
+
+
+def installed_build(stamp: Path = STAMP_PATH, binary: Path = INSTALL_PATH) -> str | None:
+    """Build id recorded in `stamp`, or None when it is missing or `binary` is no longer the stamped file."""
+    try:
+        recorded, digest = stamp.read_text().split()
+    except (FileNotFoundError, ValueError):
+        return None
+    return recorded if binary.exists() and _sha256(binary) == digest else None
+
+
+def write_stamp(build: str, stamp: Path = STAMP_PATH, binary: Path = INSTALL_PATH) -> None:
+    """Record that `binary` is build `build`."""
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    partial = stamp.with_name(stamp.name + ".partial")
+    partial.write_text(f"{build} {_sha256(binary)}\n")
+    os.replace(partial, stamp)
+
+
 def ensure_criu(cache_dir: Path, mirror: str, on_line: LineCallback | None = None) -> CriuState:
-    """Install a working CRIU >= 4, building 4.1.1 from source only when not cached.
+    """Install our patched CRIU build, building it only when it is not cached.
 
     Raises:
-        CriuError: download, build, install or `criu check` failed.
+        CriuError: download, patch, build, install or `criu check` failed.
     """
-    version = installed_version()
-    if version is not None and version[0] >= MINIMUM_MAJOR and check()[0]:
-        return CriuState("present", ".".join(map(str, version)))
-    cached = cache_dir / "criu" / CRIU_VERSION / "criu"
+    patches = patch_files()
+    wanted = build_id(CRIU_VERSION, {p.name: p.read_bytes() for p in patches})
+    if installed_build() == wanted and check()[0]:
+        return CriuState("present", CRIU_VERSION, wanted)
+    cached = cache_dir / "criu" / wanted / "criu"
     action = "installed from cache"
     if not cached.exists():
         try:
-            _build(cached, cache_dir, mirror, on_line)
+            _build(cached, patches, cache_dir, mirror, on_line)
         except ProvisioningError as exc:
-            raise CriuError(f"building CRIU {CRIU_VERSION} failed: {exc}") from exc
+            raise CriuError(f"building CRIU {wanted} failed: {exc}") from exc
         action = "built"
     _install(cached)
+    write_stamp(wanted)
     good, output = check()
     if not good:
         raise CriuError(f"`criu check` does not look good on this host:\n{output[-2000:]}")
-    return CriuState(action, CRIU_VERSION)
+    return CriuState(action, CRIU_VERSION, wanted)
 
 
-def _build(target: Path, cache_dir: Path, mirror: str, on_line: LineCallback | None) -> None:
+def apply_patches(source: Path, patches: Sequence[Path], on_line: LineCallback | None = None) -> None:
+    """Apply `patches` in order to the source tree `source` with `patch -p1`.
+
+    Raises:
+        CommandError: a patch does not apply cleanly.
+    """
+    for patch in patches:
+        run(["patch", "-p1", "--forward", "--batch", "-i", str(patch)], cwd=source, on_line=on_line)
+
+
+def _build(target: Path, patches: Sequence[Path], cache_dir: Path, mirror: str, on_line: LineCallback | None) -> None:
     apt.install(BUILD_DEPENDENCIES, on_line=on_line)
     tarball = download_tarball(cache_dir / "criu", mirror)
     with tempfile.TemporaryDirectory(prefix="criu-build-", dir=cache_dir / "criu") as tmp:
         with tarfile.open(tarball) as archive:
             archive.extractall(tmp, filter="tar")
         (source,) = [p for p in Path(tmp).iterdir() if p.is_dir()]
+        apply_patches(source, patches, on_line)
         jobs = str(os.cpu_count() or 1)
         run(["make", f"-j{jobs}", "criu"], cwd=source, on_line=on_line)
         target.parent.mkdir(parents=True, exist_ok=True)
