@@ -47,7 +47,7 @@ NAME_PREFIX = "ckpt_"
 _CRIU_LOG = re.compile(r"(?:path=|log file:)\s*(\S+\.log)")
 _CRIU_ERROR = re.compile(r"Error \([^)]*\):\s*(.*)")
 MAX_CRIU_ERRORS = 3
-REMOUNT_TIMEOUT_S = 10.0
+NSENTER_TIMEOUT_S = 10.0
 NO_NETWORK_CRIU_OPTIONS = ("network-lock skip",)
 """CRIU options for dumping a sandbox whose network namespace holds only loopback: nothing to lock."""
 
@@ -257,7 +257,7 @@ async def start_fork(docker: DockerClient, container_id: str, checkpoint_name: s
             ) from exc
         raise
     try:
-        await _enforce_read_only_root(docker, container_id)
+        await _redo_skipped_start_steps(docker, container_id)
     except BaseException:
         await remove_quietly(docker, container_id)
         raise
@@ -281,42 +281,41 @@ async def _start_from_checkpoint(docker: DockerClient, container_id: str, checkp
         await docker.start_from_checkpoint(container_id, checkpoint_name)
 
 
-async def _enforce_read_only_root(docker: DockerClient, container_id: str) -> None:
-    """Make a restored container's root read-only again, as its config asks.
+async def _redo_skipped_start_steps(docker: DockerClient, container_id: str) -> None:
+    """Redo what a normal start does and a CRIU restore skips (measured with runc 1.1 and CRIU 4.1.1).
 
-    runc makes the root read-only at the end of a normal start, a step a CRIU restore
-    skips: restored containers come back with a writable root (measured with runc
-    1.1 and CRIU 4.1.1). Remounting it from the host closes that within milliseconds;
-    the kernel refuses (EBUSY) while a file on it is open for writing, and then the
-    fork is removed rather than left writable.
+    * Loopback: runc brings ``lo`` up in a container's new network namespace; a restored
+      container gets its namespace with ``lo`` down, so a restored server on 127.0.0.1
+      would be unreachable (ENETUNREACH) even to its own processes.
+    * Read-only root: runc makes the root read-only at the end of a normal start; restored
+      containers come back writable. Remounting from the host closes that within
+      milliseconds; the kernel refuses (EBUSY) while a file on it is open for writing,
+      and then the fork is removed rather than left writable.
     """
     state = await docker.inspect_container(container_id)
-    if not state["HostConfig"].get("ReadonlyRootfs"):
-        return
     pid = str(state["State"]["Pid"])
+    network = str(state["HostConfig"].get("NetworkMode") or "")
+    if network != "host" and not network.startswith("container:"):  # its own network namespace
+        await _nsenter(container_id, ["--target", pid, "--net", "ip", "link", "set", "lo", "up"], "bring loopback up")
+    if state["HostConfig"].get("ReadonlyRootfs"):
+        await _nsenter(
+            container_id, ["--target", pid, "--mount", "mount", "-o", "remount,bind,ro", "/"], "make its root read-only"
+        )
+
+
+async def _nsenter(container_id: str, arguments: list[str], what: str) -> None:
     process = await asyncio.create_subprocess_exec(
-        "nsenter",
-        "--target",
-        pid,
-        "--mount",
-        "mount",
-        "-o",
-        "remount,bind,ro",
-        "/",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        "nsenter", *arguments, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
     )
     try:
-        async with asyncio.timeout(REMOUNT_TIMEOUT_S):
+        async with asyncio.timeout(NSENTER_TIMEOUT_S):
             _, stderr = await process.communicate()
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise CheckpointFailed(f"fork {container_id[:12]}: making its root read-only timed out") from None
+        raise CheckpointFailed(f"fork {container_id[:12]}: could not {what} in time") from None
     if process.returncode != 0:
-        raise CheckpointFailed(
-            f"fork {container_id[:12]}: cannot make its root read-only: {stderr.decode(errors='replace').strip()}"
-        )
+        raise CheckpointFailed(f"fork {container_id[:12]}: cannot {what}: {stderr.decode(errors='replace').strip()}")
 
 
 async def fork(docker: DockerClient, checkpoint: Checkpoint, *, config: dict[str, Any], name: str | None = None) -> str:

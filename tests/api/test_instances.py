@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -21,9 +20,6 @@ pytestmark = pytest.mark.usefixtures("criu_ready")
 
 BUDGET_MB = 2048
 SMALL = {"memory_mb": 256}
-
-INET_SOCKETS_CHECKPOINT = tuple(int(part) for part in platform.release().split(".")[:2]) < (6, 16)
-"""CRIU 4.1.1 cannot dump any AF_INET socket on Linux 6.16+ (SO_PASSCRED is refused there; criu#2705, #2719)."""
 
 UNIX_SERVER = """
 import socket, threading
@@ -243,7 +239,6 @@ async def test_pause_frees_memory_and_resume_continues_processes_and_sockets(
     assert node.instances.count((await node.api_keys.authenticate(KEY_A)).tenant_id) == 0
 
 
-@pytest.mark.xfail(not INET_SOCKETS_CHECKPOINT, reason="CRIU 4.1.1 cannot dump TCP sockets on Linux 6.16+", strict=True)
 async def test_a_tcp_server_on_loopback_survives_pause_and_resume(api: httpx.AsyncClient) -> None:
     instance_id = (await create(api))["instance_id"]
     try:
