@@ -430,6 +430,23 @@ async def test_conflicting_merge_is_refused_with_hunks_unless_a_side_is_chosen(a
         )
 
 
+async def test_three_branches_merge_against_their_nearest_common_ancestor(api: httpx.AsyncClient) -> None:
+    root = await base_snapshot(api)
+    trunk = await branch(api, snapshot_id=root)
+    ancestor = (await execute(api, edit_line(3, "trunk edit"), branch_id=trunk["branch_id"]))["snapshot_id"]
+    sides = [await branch(api, snapshot_id=ancestor) for _ in range(3)]
+    edits = (edit_line(1, "edit 1"), edit_line(5, "edit 5"), "open('c.txt', 'w').write('third')")
+    for side, code in zip(sides, edits, strict=True):
+        await execute(api, code, branch_id=side["branch_id"])
+    merged = await call(api, "POST", "/branches/merge", 201, json={"branch_ids": [b["branch_id"] for b in sides]})
+    assert merged["base_snapshot_id"] == ancestor  # the nearest one, not the root
+    restored = await restore(api, merged["snapshot_id"])
+    code = "print(open('doc.txt').read() + open('c.txt').read())"
+    assert (
+        await in_instance(api, restored["instance_id"], code) == "edit 1\nline 2\ntrunk edit\nline 4\nedit 5\nthird\n"
+    )
+
+
 async def test_merge_rejects_bad_requests(api: httpx.AsyncClient) -> None:
     base = await base_snapshot(api)
     only = await branch(api, snapshot_id=base)
