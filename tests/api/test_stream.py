@@ -188,3 +188,18 @@ async def test_shutdown_stops_running_executions_and_tells_subscribers(
     assert time.monotonic() - started_at < 40  # not the 120 s time limit
     remaining = [event async for event in events]
     assert remaining[-1]["type"] == "error" and "shut down" in remaining[-1]["error"]
+
+
+async def test_a_persistent_execution_streams_from_its_live_context(client: httpx.AsyncClient, server_url: str) -> None:
+    code = "import time\ncount = 1\nprint('first', flush=True)\ntime.sleep(1.5)\nprint('second')"
+    execution_id = await start(client, code, mode="persistent")
+    async with await connect(server_url, f"/stream/{execution_id}") as ws:
+        await ws.send(json.dumps({"type": "subscribe", "execution_id": execution_id}))
+        events = await collect(ws)
+    first_at = next(at for at, e in events if e["type"] == "output" and "first" in e["data"])
+    done_at, done = events[-1]
+    assert done == {"type": "completed", "execution_id": execution_id, "exit_code": 0}
+    assert done_at - first_at > 1.0 and text_of(events) == "first\nsecond\n"
+    record = (await client.get(f"/api/v1/executions/{execution_id}")).json()
+    follow_up = await run(client, "print(count + 1)", instance_id=record["instance_id"])
+    assert follow_up.json()["stdout"] == "2\n"
