@@ -12,6 +12,10 @@
     restored = client.restore_snapshot(snapshot.snapshot_id)
     client.execute(code="print(x + 1)", language="python", instance_id=restored.instance_id)
 
+    # Or an instance managed on its own: start, pause, resume, stop.
+    instance = client.start_instance(language="python", memory_mb=512)
+    client.pause_instance(instance.instance_id)
+
 ``AsyncFaaSClient`` is the same client for asyncio (``FaaSClient`` is generated from it).
 """
 
@@ -38,6 +42,10 @@ from faas_sdk._models import (
     DeletedSnapshot,
     ErrorEvent,
     ExecutionResult,
+    Instance,
+    InstanceEvent,
+    InstancePage,
+    InstanceResources,
     MergeResult,
     OutputEvent,
     ProgressEvent,
@@ -69,6 +77,10 @@ __all__ = [
     "FaaSClient",
     "FaaSConnectionError",
     "FaaSError",
+    "Instance",
+    "InstanceEvent",
+    "InstancePage",
+    "InstanceResources",
     "InsufficientResourcesError",
     "InternalServerError",
     "InvalidRequestError",

@@ -11,6 +11,7 @@ Mode: TypeAlias = Literal["ephemeral", "cached", "checkpointed", "branched", "pe
 ExecutionStatus: TypeAlias = Literal["running", "completed", "failed", "timeout", "restored"]
 SnapshotMode: TypeAlias = Literal["checkpointed", "branched", "merged"]
 MergeStrategy: TypeAlias = Literal["three_way", "ours", "theirs"]
+InstanceState: TypeAlias = Literal["starting", "running", "paused", "stopped"]
 Metadata: TypeAlias = dict[str, Any]
 
 
@@ -170,6 +171,61 @@ class MergeResult:
     memory_state: Literal["fresh"]
     note: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class InstanceResources:
+    """What an instance holds; ``disk_gb`` is the size of its ``/workspace`` tmpfs."""
+
+    cpu_cores: float
+    memory_mb: int
+    disk_gb: float
+    gpu_count: int
+
+
+@dataclass(frozen=True)
+class InstanceEvent:
+    """One state transition of an instance; ``from_state`` is None for its creation."""
+
+    from_state: InstanceState | None
+    to_state: InstanceState
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A live context managed on its own; run code in it with ``execute(instance_id=...)``.
+
+    ``endpoints`` lists only endpoints that exist (none yet); ``expires_at`` is
+    ``created_at + ttl``. ``events`` holds its last 20 state transitions, oldest first,
+    in single-instance answers; it is None in ``list_instances()`` pages, which omit them.
+    """
+
+    instance_id: str
+    state: InstanceState
+    language: Language
+    endpoints: dict[str, str]
+    resources: InstanceResources
+    ttl: int | None
+    auto_stop: bool
+    snapshot_id: str | None
+    stopped_reason: str | None
+    metadata: Metadata
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    events: list[InstanceEvent] | None = None
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    """One page of ``list_instances()``, newest first; ``total`` counts every match."""
+
+    instances: list[Instance]
+    total: int
+    limit: int
+    offset: int
 
 
 @dataclass(frozen=True)

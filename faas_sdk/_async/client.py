@@ -13,11 +13,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from faas_sdk._exceptions import FaaSConnectionError, FaaSError
+from faas_sdk._instances import parse_instance, parse_instance_page, start_instance_body
 from faas_sdk._models import (
     Branch,
     BranchPage,
     DeletedSnapshot,
     ExecutionResult,
+    Instance,
+    InstancePage,
+    InstanceState,
     MergeResult,
     MergeStrategy,
     Metadata,
@@ -291,6 +295,96 @@ class AsyncFaaSClient:
         """
         body = without_none(branch_ids=list(branch_ids), strategy=strategy, metadata=metadata)
         return parse_merge_result(await self._call("POST", "branches", "merge", body=body))
+
+    async def start_instance(
+        self,
+        *,
+        language: str | None = None,
+        snapshot_id: str | None = None,
+        cpu_cores: float | None = None,
+        memory_mb: int | None = None,
+        disk_gb: float | None = None,
+        gpu_count: int | None = None,
+        ttl: int | None = None,
+        auto_stop: bool | None = None,
+        metadata: Metadata | None = None,
+    ) -> Instance:
+        """Start a live context and return it once its sandbox runs; only given fields are sent.
+
+        Args:
+            language: ``python``, ``javascript``, ``go`` or ``rust``; required unless ``snapshot_id``.
+            snapshot_id: Start from this snapshot (its language, cpu, memory and workspace size).
+            cpu_cores: CPU cores (fractions allowed).
+            memory_mb: Memory limit in MiB.
+            disk_gb: Size of its ``/workspace`` (a tmpfs counted against ``memory_mb``) in GiB.
+            gpu_count: GPUs; the node has none, so anything above 0 is refused.
+            ttl: Seconds after creation at which it is stopped, whatever its state.
+            auto_stop: Stop it after the node's idle timeout (the server's default: True).
+            metadata: Free-form, e.g. ``{"name": "worker"}``.
+
+        Raises:
+            InsufficientResourcesError: GPUs were asked for, or the node cannot hold it now.
+            NotFoundError: There is no such snapshot for this key.
+            ConflictError: The snapshot's content is corrupted.
+        """
+        body = start_instance_body(
+            language=language,
+            snapshot_id=snapshot_id,
+            cpu_cores=cpu_cores,
+            memory_mb=memory_mb,
+            disk_gb=disk_gb,
+            gpu_count=gpu_count,
+            ttl=ttl,
+            auto_stop=auto_stop,
+            metadata=metadata,
+        )
+        return parse_instance(await self._call("POST", "instances", body=body))
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        """One instance, with ``events``, its last 20 state transitions.
+
+        Raises:
+            NotFoundError: There is no such instance for this key.
+        """
+        return parse_instance(await self._call("GET", "instances", instance_id))
+
+    async def list_instances(
+        self,
+        *,
+        state: InstanceState | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> InstancePage:
+        """This tenant's instances (without events), newest first, optionally in one state."""
+        params = without_none(state=state, limit=limit, offset=offset)
+        return parse_instance_page(await self._call("GET", "instances", params=params))
+
+    async def stop_instance(self, instance_id: str) -> Instance:
+        """Stop an instance for good (a stopped one stays as it is); a paused one's state is freed.
+
+        Raises:
+            NotFoundError: There is no such instance for this key.
+        """
+        return parse_instance(await self._call("POST", "instances", instance_id, "stop"))
+
+    async def pause_instance(self, instance_id: str) -> Instance:
+        """Checkpoint an instance (processes, memory, files) and free its CPU and memory.
+
+        Executions in it raise ``ConflictError`` until ``resume_instance()``.
+
+        Raises:
+            ConflictError: It is stopped, or it could not be checkpointed.
+        """
+        return parse_instance(await self._call("POST", "instances", instance_id, "pause"))
+
+    async def resume_instance(self, instance_id: str) -> Instance:
+        """Restore a paused instance into a new sandbox under the same ``instance_id``.
+
+        Raises:
+            ConflictError: It is stopped.
+            InsufficientResourcesError: The node cannot hold it now (it stays paused).
+        """
+        return parse_instance(await self._call("POST", "instances", instance_id, "resume"))
 
     def stream(self, execution_id: str, *, open_timeout: float = 10.0) -> AsyncExecutionStream:
         """The live output of an execution; a late subscriber first gets what was printed already.

@@ -12,6 +12,7 @@ from faas_sdk import (
     ConflictError,
     ExecutionTimeoutError,
     FaaSClient,
+    InsufficientResourcesError,
     InvalidRequestError,
     NotFoundError,
 )
@@ -147,6 +148,40 @@ def test_an_instance_keeps_its_state_and_a_snapshot_of_it_restores(client: FaaSC
     listed = client.list_snapshots(mode="checkpointed", limit=100)
     assert snapshot in listed.snapshots and listed.total == len(listed.snapshots)
     assert client.get_snapshot(snapshot.snapshot_id) == snapshot
+
+
+@pytest.mark.usefixtures("criu_ready")
+def test_an_instance_pauses_resumes_with_its_state_and_stops(client: FaaSClient) -> None:
+    started = client.start_instance(language="python", metadata={"name": "sdk"})
+    instance = started.instance_id
+    assert (started.state, started.language, started.metadata, started.endpoints) == (
+        "running",
+        "python",
+        {"name": "sdk"},
+        {},
+    )
+    assert started.events is not None and started.events[-1].to_state == "running"
+    client.execute(code="x = 41", language="python", instance_id=instance)
+
+    assert client.pause_instance(instance).state == "paused"
+    with pytest.raises(ConflictError):
+        client.execute(code="print(x)", language="python", instance_id=instance)
+    assert client.resume_instance(instance).state == "running"
+    assert client.execute(code="print(x + 1)", language="python", instance_id=instance).stdout == "42\n"
+
+    running = client.list_instances(state="running", limit=100)
+    assert instance in [listed.instance_id for listed in running.instances]
+    assert all(listed.state == "running" and listed.events is None for listed in running.instances)
+    stopped = client.stop_instance(instance)
+    assert stopped.state == "stopped" and client.get_instance(instance).state == "stopped"
+    assert stopped.events is not None and [event.to_state for event in stopped.events][-3:] == [
+        "paused",
+        "running",
+        "stopped",
+    ]
+
+    with pytest.raises(InsufficientResourcesError):
+        client.start_instance(language="python", gpu_count=1)
 
 
 def edit_second_line(text: str) -> str:
