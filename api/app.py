@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import RequestContext
-from api.routes import branches, executions, health, instances, snapshots, stream, usage
+from api.routes import branches, executions, health, instances, proxy, snapshots, stream, usage
 from service import Node, Settings, open_node
 
 API_PREFIX = "/api/v1"
@@ -42,6 +42,7 @@ def create_app(settings: Settings, *, on_ready: Callable[[Node], None] | None = 
     app.include_router(branches.router, prefix=API_PREFIX)
     app.include_router(instances.router, prefix=API_PREFIX)
     app.include_router(stream.router, prefix=API_PREFIX)
+    app.include_router(proxy.router, prefix=API_PREFIX)
 
     app.add_middleware(RequestContext, max_bytes=settings.max_request_bytes)
     return app

@@ -39,7 +39,12 @@ async def get_principal(
 
     The limit headers go on the response (``RequestContext`` adds them, errors included).
     """
-    principal = await node.api_keys.authenticate(key_from_headers(authorization, x_api_key))
+    return await authenticate(request, node, key_from_headers(authorization, x_api_key))
+
+
+async def authenticate(request: Request, node: Node, key: str | None) -> Principal:
+    """The principal of ``key``, counted against its rate limits (limit headers noted on the request)."""
+    principal = await node.api_keys.authenticate(key)
     decision = await node.rate_limiter.hit(principal.key_id, node.limits_for(principal))
     request.state.rate_limit_headers = decision.headers()
     check_rate_limit(decision)
@@ -57,14 +62,19 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     """
 
     async def principal_with_scope(principal: PrincipalDep) -> Principal:
-        if scope not in principal.scopes:
-            raise Forbidden(
-                f"this API key lacks the {scope!r} scope",
-                details={"required_scope": scope, "key_scopes": list(principal.scopes)},
-            )
+        check_scope(principal, scope)
         return principal
 
     return principal_with_scope
+
+
+def check_scope(principal: Principal, scope: str) -> None:
+    """Raise Forbidden (403) unless the principal's key has ``scope``."""
+    if scope not in principal.scopes:
+        raise Forbidden(
+            f"this API key lacks the {scope!r} scope",
+            details={"required_scope": scope, "key_scopes": list(principal.scopes)},
+        )
 
 
 ExecutePrincipalDep = Annotated[Principal, Depends(require_scope("execute"))]

@@ -295,10 +295,10 @@ class InstanceOut(BaseModel):
     instance_id: str = Field(..., examples=["inst_0123456789abcdef01234567"])
     state: InstanceState
     language: Language
-    endpoints: dict[str, str] = Field(
+    endpoints: dict[str, dict[str, str]] = Field(
         ...,
-        description="Network endpoints of the instance, only those that exist: empty for now; SSH and HTTP "
-        "endpoints arrive in a later release. Run code in it with POST /execute {instance_id}",
+        description="Network endpoints of the instance, only those that exist: 'http' maps each exposed "
+        "service's name to its URL (POST /instances/{id}/expose). Run code in it with POST /execute {instance_id}",
     )
     resources: InstanceResourcesOut
     ttl: int | None
@@ -320,3 +320,44 @@ class InstanceListOut(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class ExposeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., pattern=r"^[a-z0-9-]{1,32}$", description="Its name in the URL", examples=["webapp"])
+    port: int = Field(..., ge=1, le=65535, description="Where it listens on 127.0.0.1 inside", examples=[3000])
+
+
+class UnexposeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(..., examples=["webapp"])
+
+
+class ExposedServiceOut(BaseModel):
+    name: str
+    port: int
+    url: str = Field(
+        ...,
+        description="Reaches the service; carries its access token as ?token= (an API key of the account "
+        "in Authorization or X-API-Key works without it)",
+        examples=["https://node.example.com/api/v1/proxy/inst_0123456789abcdef01234567/webapp/?token=abc"],
+    )
+
+
+class PortForwardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    local_port: int = Field(..., ge=1, le=65535, description="TCP port the node listens on", examples=[8080])
+    remote_port: int = Field(..., ge=1, le=65535, description="Port on 127.0.0.1 inside", examples=[3000])
+
+
+class PortForwardOut(BaseModel):
+    local_port: int
+    remote_port: int
+    bind_address: str = Field(..., description="Node address the forward listens on (FAAS_FORWARD_BIND_ADDRESS)")
+
+
+class PortForwardListOut(BaseModel):
+    forwards: list[PortForwardOut]

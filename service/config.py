@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     """Largest ``disk_gb`` an instance may ask for: its ``/workspace`` tmpfs, which is memory-backed."""
     max_instance_ttl_s: int = 7 * 24 * 3600
 
+    public_url: str | None = None
+    """Base of the URLs of exposed services (e.g. ``https://node.example.com``); None: the request's own."""
+    forward_bind_address: str = "127.0.0.1"
+    """Host address that port forwards listen on."""
+
     redis_url: str | None = None
     """When set, rate limits are shared by every API process through Redis."""
     rate_limit_per_minute: int = 100

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from engine import EngineError, Resources
 from engine.contexts import ContextEngine, LiveContext, PausedState
@@ -74,6 +74,19 @@ class Instance:
 ContextOpener = Callable[[], Awaitable[LiveContext]]
 
 
+class InstanceHooks(Protocol):
+    """Told of lifecycle changes, under the instance's lifecycle lock; must not raise."""
+
+    async def pausing(self, instance: Instance) -> None:
+        """Before its checkpoint is taken."""
+
+    async def running(self, instance: Instance) -> None:
+        """After a resume, or after a pause that failed (the old sandbox runs on)."""
+
+    async def stopped(self, instance: Instance) -> None:
+        """After its sandbox or pause state is gone."""
+
+
 class InstanceService:
     """Registry of this node's instances; the reaper stops expired and (with ``auto_stop``) idle ones."""
 
@@ -88,6 +101,7 @@ class InstanceService:
         self._instances: dict[str, Instance] = {}
         self._pause_store_lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
+        self.hooks: list[InstanceHooks] = []
 
     async def start(self) -> None:
         """Record that instances of an earlier run of this node are gone, free their pause states, start the reaper."""
@@ -306,11 +320,15 @@ class InstanceService:
         async with instance.lifecycle:
             if instance.state == "running":
                 instance.state = "paused"  # from now on executions are refused
+                for hook in self.hooks:
+                    await hook.pausing(instance)
                 try:
                     async with self._pause_store_lock:
                         instance.paused = await self.contexts.pause(instance.context, self.pause_store)
                 except EngineError as exc:
                     instance.state = "running"
+                    for hook in self.hooks:
+                        await hook.running(instance)
                     raise translate_engine_error(exc) from exc
                 await self._record(instance_id, "running", "paused", "paused by request", container_id=None)
         return await self.record(tenant_id, instance_id)
@@ -331,6 +349,8 @@ class InstanceService:
                 except EngineError as exc:
                     raise translate_engine_error(exc) from exc
                 instance.state, instance.paused = "running", None
+                for hook in self.hooks:
+                    await hook.running(instance)
                 await self._record(
                     instance_id, "paused", "running", "resumed by request", container_id=instance.context.container_id
                 )
@@ -363,6 +383,8 @@ class InstanceService:
                     await instance.context.close()
                 except EngineError as exc:
                     log.warning("stopping instance %s: %s", instance.instance_id, exc)
+            for hook in self.hooks:
+                await hook.stopped(instance)
             await self._record(
                 instance.instance_id, from_state, "stopped", reason, stopped_reason=reason, container_id=None
             )

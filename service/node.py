@@ -10,12 +10,14 @@ from dataclasses import dataclass
 
 from engine import LANGUAGES, EngineConfig, Executor, Resources, SandboxPolicy
 from engine.contexts import ContextEngine
+from engine.relay import NetnsRelays
 from engine.snapshot_store import SnapshotStore
 from provisioning import load_checkpointable_seccomp_profile, runtime_image_reference
 from service.api_keys import ApiKeyService, Principal
 from service.billing import BillingService
 from service.branches import BranchService
 from service.config import Settings
+from service.endpoints import EndpointService
 from service.executions import ExecutionService
 from service.instances import InstanceService
 from service.rate_limits import RateLimiter, RateLimits, create_rate_limiter
@@ -38,6 +40,7 @@ class Node:
     instances: InstanceService
     snapshots: SnapshotService
     branches: BranchService
+    endpoints: EndpointService
     generated_key: str | None = None
 
     def limits_for(self, principal: Principal) -> RateLimits:
@@ -107,6 +110,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             settings, database, contexts, SnapshotStore(settings.data_dir / "paused", gc_grace_s=0)
         )
         await instances.start()
+        endpoints = EndpointService(settings, instances, NetnsRelays(executor.docker, settings.data_dir / "relays"))
         snapshots = SnapshotService(database, contexts, instances)
         branches = BranchService(database, snapshots)
         stateful = StatefulExecutions(settings, instances, snapshots, branches)
@@ -122,6 +126,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             instances=instances,
             snapshots=snapshots,
             branches=branches,
+            endpoints=endpoints,
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node
@@ -129,6 +134,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
         if node is not None:
             await node.executions.close()
             await node.instances.close()
+            await node.endpoints.close()
         await executor.close()
         await rate_limiter.close()
         await database.close()

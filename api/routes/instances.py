@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from api.deps import ExecutePrincipalDep, NodeDep, ReadPrincipalDep
+from api.routes.proxy import service_url
 from api.routes.snapshots import errors
 from api.schemas import (
+    ExposedServiceOut,
+    ExposeIn,
     InstanceDetailOut,
     InstanceEventOut,
     InstanceIn,
@@ -16,19 +19,32 @@ from api.schemas import (
     InstanceOut,
     InstanceResourcesIn,
     InstanceResourcesOut,
+    PortForwardIn,
+    PortForwardListOut,
+    PortForwardOut,
+    UnexposeIn,
 )
+from service import Node
 from service.instance_records import InstanceRecord, RequestedInstance
 from service.snapshots import check_page
 
 router = APIRouter(tags=["instances"])
 
 
-def _fields(record: InstanceRecord) -> dict[str, Any]:
+Endpoints = dict[str, dict[str, str]]
+
+
+def _endpoints(request: Request, node: Node, instance_id: str) -> Endpoints:
+    services = node.endpoints.services(instance_id)
+    return {"http": {s.name: service_url(request, node, s) for s in services}} if services else {}
+
+
+def _fields(record: InstanceRecord, endpoints: Endpoints) -> dict[str, Any]:
     return {
         "instance_id": record.instance_id,
         "state": record.state,
         "language": record.language,
-        "endpoints": {},
+        "endpoints": endpoints,
         "resources": InstanceResourcesOut(
             cpu_cores=record.resources.cpu_cores,
             memory_mb=record.resources.memory_mb,
@@ -46,9 +62,9 @@ def _fields(record: InstanceRecord) -> dict[str, Any]:
     }
 
 
-def to_instance_out(record: InstanceRecord) -> InstanceDetailOut:
+def to_instance_out(record: InstanceRecord, endpoints: Endpoints | None = None) -> InstanceDetailOut:
     events = [InstanceEventOut(**vars(event)) for event in record.events]
-    return InstanceDetailOut(**_fields(record), events=events)
+    return InstanceDetailOut(**_fields(record, endpoints or {}), events=events)
 
 
 def _requested(body: InstanceIn) -> RequestedInstance:
@@ -95,6 +111,7 @@ async def create_instance(body: InstanceIn, node: NodeDep, principal: ExecutePri
     summary="List instances",
 )
 async def list_instances(
+    request: Request,
     node: NodeDep,
     principal: ReadPrincipalDep,
     state: Annotated[str | None, Query(description="starting, running, paused or stopped")] = None,
@@ -105,7 +122,9 @@ async def list_instances(
     check_page(limit, offset)
     page = await node.instances.page(principal.tenant_id, state=state, limit=limit, offset=offset)
     return InstanceListOut(
-        instances=[InstanceOut(**_fields(record)) for record in page.instances],
+        instances=[
+            InstanceOut(**_fields(record, _endpoints(request, node, record.instance_id))) for record in page.instances
+        ],
         total=page.total,
         limit=page.limit,
         offset=page.offset,
@@ -118,9 +137,12 @@ async def list_instances(
     responses=errors({404: "No such instance"}),
     summary="Get an instance",
 )
-async def get_instance(instance_id: str, node: NodeDep, principal: ReadPrincipalDep) -> InstanceDetailOut:
-    """The instance with its last 20 state transitions."""
-    return to_instance_out(await node.instances.record(principal.tenant_id, instance_id))
+async def get_instance(
+    instance_id: str, request: Request, node: NodeDep, principal: ReadPrincipalDep
+) -> InstanceDetailOut:
+    """The instance with its last 20 state transitions and its exposed services."""
+    record = await node.instances.record(principal.tenant_id, instance_id)
+    return to_instance_out(record, _endpoints(request, node, instance_id))
 
 
 @router.post(
@@ -156,3 +178,76 @@ async def pause_instance(instance_id: str, node: NodeDep, principal: ExecutePrin
 async def resume_instance(instance_id: str, node: NodeDep, principal: ExecutePrincipalDep) -> InstanceDetailOut:
     """Restore a paused instance into a new sandbox under the same instance_id."""
     return to_instance_out(await node.instances.resume(principal.tenant_id, instance_id))
+
+
+@router.post(
+    "/instances/{instance_id}/expose",
+    response_model=ExposedServiceOut,
+    status_code=201,
+    responses=errors({400: "Bad name or port", 404: "No such instance", 409: "Not running, or the name is taken"}),
+    summary="Expose an HTTP service",
+)
+async def expose_service(
+    instance_id: str, body: ExposeIn, request: Request, node: NodeDep, principal: ExecutePrincipalDep
+) -> ExposedServiceOut:
+    """Make the HTTP server on 127.0.0.1:port inside reachable through the node's proxy at the returned URL."""
+    service = await node.endpoints.expose(principal.tenant_id, instance_id, body.name, body.port)
+    return ExposedServiceOut(name=service.name, port=service.port, url=service_url(request, node, service))
+
+
+@router.post(
+    "/instances/{instance_id}/unexpose",
+    status_code=204,
+    response_class=Response,
+    responses=errors({404: "No such instance or service"}),
+    summary="Hide an exposed service",
+)
+async def unexpose_service(instance_id: str, body: UnexposeIn, node: NodeDep, principal: ExecutePrincipalDep) -> None:
+    """Remove the service; its URL answers 404 from then on."""
+    await node.endpoints.unexpose(principal.tenant_id, instance_id, body.name)
+
+
+@router.post(
+    "/instances/{instance_id}/port-forward",
+    response_model=PortForwardOut,
+    status_code=201,
+    responses=errors({400: "Bad port", 404: "No such instance", 409: "Not running, or local_port is taken"}),
+    summary="Forward a node TCP port",
+)
+async def create_port_forward(
+    instance_id: str, body: PortForwardIn, node: NodeDep, principal: ExecutePrincipalDep
+) -> PortForwardOut:
+    """Listen on local_port of the node and relay raw TCP to 127.0.0.1:remote_port inside, until it stops."""
+    forward = await node.endpoints.forward(principal.tenant_id, instance_id, body.local_port, body.remote_port)
+    return PortForwardOut(
+        local_port=forward.local_port, remote_port=forward.remote_port, bind_address=forward.bind_address
+    )
+
+
+@router.get(
+    "/instances/{instance_id}/port-forward",
+    response_model=PortForwardListOut,
+    responses=errors({404: "No such instance"}),
+    summary="List port forwards",
+)
+async def list_port_forwards(instance_id: str, node: NodeDep, principal: ReadPrincipalDep) -> PortForwardListOut:
+    """The instance's port forwards, by local port."""
+    forwards = await node.endpoints.forwards(principal.tenant_id, instance_id)
+    return PortForwardListOut(
+        forwards=[
+            PortForwardOut(local_port=f.local_port, remote_port=f.remote_port, bind_address=f.bind_address)
+            for f in forwards
+        ]
+    )
+
+
+@router.delete(
+    "/instances/{instance_id}/port-forward/{local_port}",
+    status_code=204,
+    response_class=Response,
+    responses=errors({404: "No such instance or forward"}),
+    summary="Remove a port forward",
+)
+async def delete_port_forward(instance_id: str, local_port: int, node: NodeDep, principal: ExecutePrincipalDep) -> None:
+    """Stop listening on local_port and end the connections through it."""
+    await node.endpoints.remove_forward(principal.tenant_id, instance_id, local_port)
