@@ -361,3 +361,41 @@ class PortForwardOut(BaseModel):
 
 class PortForwardListOut(BaseModel):
     forwards: list[PortForwardOut]
+
+
+class CopyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    direction: Literal["upload", "download"] = Field(
+        ..., description="upload: node files root → instance; download: instance → node files root"
+    )
+    local_path: str = Field(..., description="Relative to the node's FAAS_FILES_ROOT", examples=["project"])
+    remote_path: str = Field(..., description="Relative to the instance's /workspace", examples=["project"])
+
+
+class CopyOut(BaseModel):
+    files: int = Field(..., description="Regular files copied (symlinks are not copied)")
+    bytes: int
+
+
+class SyncIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    local_path: str = Field(..., description="Directory relative to FAAS_FILES_ROOT", examples=["project"])
+    remote_path: str = Field(..., description="Directory relative to /workspace", examples=["project"])
+    exclude: list[str] = Field(
+        default_factory=list, description="Glob patterns of paths (or any of their names) left out", examples=[[".git"]]
+    )
+    bidirectional: bool = Field(False, description="Also bring changes made in the instance back")
+
+
+class SyncOut(BaseModel):
+    uploaded: list[str] = Field(..., description="Files sent to the instance")
+    downloaded: list[str] = Field(..., description="Files brought back (bidirectional only)")
+    deleted_remote: list[str]
+    deleted_local: list[str]
+    unchanged: list[str]
+    conflicts: list[str] = Field(..., description="Changed on both sides since the last sync; left as they are")
+    transferred: int
+    deleted: int
+    bytes: int

@@ -253,7 +253,15 @@ class _TreeReader:
 
 
 def _write_tree(workspace_fd: int, tree: WorkspaceTree, kinds: dict[str, Kind], pid: int) -> None:
-    owner = _root_ids(pid)
+    write_tree_at(workspace_fd, tree, kinds, _root_ids(pid))
+
+
+def write_tree_at(workspace_fd: int, tree: WorkspaceTree, kinds: dict[str, Kind], owner: tuple[int, int]) -> None:
+    """Write ``tree`` (with its :meth:`WorkspaceTree.kinds`) under an open directory, owned by ``owner``.
+
+    Raises:
+        WorkspaceError: a directory of the tree is a symlink or a file there, or writing failed.
+    """
     # Parents sort before their children when paths are compared part by part.
     for path in sorted(kinds, key=lambda item: item.split("/")):
         parent_path, _, name = path.rpartition("/")
@@ -300,3 +308,115 @@ def _remove_non_directory(parent: int, name: str, path: str) -> None:
     if stat.S_ISDIR(info.st_mode):
         raise WorkspaceError(f"{path} is a directory in the workspace, not a file or symlink")
     os.unlink(name, dir_fd=parent)
+
+
+# ---- single entries and deletions, for file copies and syncs ----------------------------------
+
+
+async def read_workspace_entry(
+    docker: DockerClient, container_id: str, relative: str, *, max_bytes: int
+) -> WorkspaceTree:
+    """The file or directory ``relative`` to ``/workspace`` of a running container (see :func:`read_entry_at`).
+
+    Raises:
+        TreeTooLarge: it holds more than ``max_bytes``.
+        WorkspaceError: the container is not running, or the path is bad, missing, or crosses a symlink.
+    """
+    async with _opened(docker, container_id, WORKSPACE) as (_, fd):
+        return await asyncio.to_thread(read_entry_at, fd, relative, max_bytes)
+
+
+async def delete_workspace_files(docker: DockerClient, container_id: str, paths: Iterable[str]) -> None:
+    """Unlink files and symlinks at ``paths`` in a container's ``/workspace`` (as :func:`delete_files_at`)."""
+    wanted = list(paths)
+    async with _opened(docker, container_id, WORKSPACE) as (_, fd):
+        await asyncio.to_thread(delete_files_at, fd, wanted)
+
+
+def open_dir_at(dir_fd: int, relative: str) -> int:
+    """A new fd of directory ``relative`` (``""``: ``dir_fd`` itself) under ``dir_fd``, crossing no symlink.
+
+    Raises:
+        WorkspaceError: the path is not normalised, or a part of it is missing, a file or a symlink.
+    """
+    return _open_dirs(dir_fd, check_path(relative).split("/") if relative else [], shown=relative or ".")
+
+
+def read_entry_at(dir_fd: int, relative: str, max_bytes: int) -> WorkspaceTree:
+    """The file or directory ``relative`` to ``dir_fd`` (``""``: all of it), keyed by paths relative to ``dir_fd``.
+
+    Symlinks inside a directory are recorded, never followed; ``relative`` itself (or a parent)
+    being a symlink is refused.
+
+    Raises:
+        TreeTooLarge: it holds more than ``max_bytes``.
+        WorkspaceError: the path is bad, missing, a symlink, or neither a file nor a directory.
+    """
+    reader = _TreeReader(max_bytes)
+    if not relative:
+        return reader.read(dir_fd)
+    parent_path, _, name = check_path(relative).rpartition("/")
+    parent = open_dir_at(dir_fd, parent_path)
+    try:
+        try:
+            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError as exc:
+            raise WorkspaceError(f"{relative} does not exist") from exc
+        if stat.S_ISLNK(info.st_mode):
+            raise WorkspaceError(f"{relative} is a symlink: refusing to follow it")
+        if stat.S_ISDIR(info.st_mode):
+            reader.tree.dirs.add(relative)
+            reader.tree.modes[relative] = stat.S_IMODE(info.st_mode) & PERMISSION_BITS
+            child = _open_dirs(parent, [name], shown=relative)
+            try:
+                reader._walk(child, relative + "/", 1)
+            finally:
+                os.close(child)
+        elif stat.S_ISREG(info.st_mode):
+            reader._read_file(parent, name, relative)
+        else:
+            raise WorkspaceError(f"{relative} is neither a regular file nor a directory")
+    except OSError as exc:
+        raise WorkspaceError(f"cannot read {relative}: {exc}") from exc
+    finally:
+        os.close(parent)
+    return reader.tree
+
+
+def delete_files_at(dir_fd: int, paths: Iterable[str]) -> None:
+    """Unlink the files and symlinks at ``paths`` under ``dir_fd``; missing ones are skipped, directories refused.
+
+    Raises:
+        WorkspaceError: a path is bad, crosses a symlink, or names a directory.
+    """
+    for path in paths:
+        parent_path, _, name = check_path(path).rpartition("/")
+        try:
+            parent = open_dir_at(dir_fd, parent_path)
+        except WorkspaceError:
+            if _missing_parent(dir_fd, parent_path):
+                continue
+            raise
+        try:
+            _remove_non_directory(parent, name, path)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot delete {path}: {exc}") from exc
+        finally:
+            os.close(parent)
+
+
+def _missing_parent(dir_fd: int, parent_path: str) -> bool:
+    current = os.dup(dir_fd)
+    try:
+        for part in parent_path.split("/"):
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=current)
+            except FileNotFoundError:
+                return True
+            except OSError:
+                return False
+            os.close(current)
+            current = child
+        return False
+    finally:
+        os.close(current)

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     """Base of the URLs of exposed services (e.g. ``https://node.example.com``); None: the request's own."""
     forward_bind_address: str = "127.0.0.1"
     """Host address that port forwards listen on."""
+    files_root: Path | None = None
+    """Host directory that instance file copies and syncs read and write; None: ``<data_dir>/files``."""
 
     redis_url: str | None = None
     """When set, rate limits are shared by every API process through Redis."""
@@ -84,6 +86,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'faas.sqlite3'}"
+
+    @property
+    def resolved_files_root(self) -> Path:
+        return self.files_root or self.data_dir / "files"
 
     @property
     def node_id(self) -> str:

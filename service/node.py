@@ -19,6 +19,7 @@ from service.branches import BranchService
 from service.config import Settings
 from service.endpoints import EndpointService
 from service.executions import ExecutionService
+from service.files import FileService
 from service.instances import InstanceService
 from service.rate_limits import RateLimiter, RateLimits, create_rate_limiter
 from service.snapshots import SnapshotService
@@ -41,6 +42,7 @@ class Node:
     snapshots: SnapshotService
     branches: BranchService
     endpoints: EndpointService
+    files: FileService
     generated_key: str | None = None
 
     def limits_for(self, principal: Principal) -> RateLimits:
@@ -127,6 +129,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             snapshots=snapshots,
             branches=branches,
             endpoints=endpoints,
+            files=FileService(settings, instances, executor.docker),
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node
