@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from api import create_app
-from tests.conftest import KEY_A, KEY_B, node_settings
+from tests.api.stateful import http_client, running_app, stateful_settings
+from tests.conftest import KEY_A, KEY_B
 
 pytestmark = pytest.mark.usefixtures("criu_ready")
 
@@ -65,24 +64,8 @@ threading.Thread(target=accept, daemon=True).start()
 
 @pytest.fixture(scope="module")
 async def endpoint_app(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
-    settings = node_settings(
-        tmp_path_factory.mktemp("endpoint-node"),
-        pool_sizes={"python": 0, "javascript": 0, "go": 0, "rust": 0},
-        rate_limit_per_minute=10_000,
-        rate_limit_per_hour=100_000,
-    )
-    application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
+    async with running_app(stateful_settings(tmp_path_factory.mktemp("endpoint-node"))) as application:
         yield application
-
-
-def http_client(app: FastAPI, key: str | None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://node/api/v1",
-        headers={"Authorization": f"Bearer {key}"} if key else {},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

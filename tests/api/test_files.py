@@ -10,27 +10,18 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from api import create_app
 from service.files import plan_sync
-from tests.api.test_instances import call, create, http_client, run, stop
-from tests.conftest import KEY_A, KEY_B, node_settings
+from tests.api.stateful import call, http_client, running_app, stateful_settings
+from tests.api.test_instances import create, run, stop
+from tests.conftest import KEY_A, KEY_B
 
 
 @pytest.fixture(scope="module")
 async def files_app(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
-    settings = node_settings(
-        tmp_path_factory.mktemp("files-node"),
-        pool_sizes={"python": 0, "javascript": 0, "go": 0, "rust": 0},
-        rate_limit_per_minute=10_000,
-        rate_limit_per_hour=100_000,
-        memory_budget_mb=2048,
-    )
-    application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
-        yield application
+    async with running_app(stateful_settings(tmp_path_factory.mktemp("files-node"), memory_budget_mb=2048)) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")

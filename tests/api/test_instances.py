@@ -9,12 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from api import create_app
 from service import Node
-from tests.conftest import KEY_A, KEY_B, node_settings
+from tests.api.stateful import call, http_client, running_app, stateful_settings
+from tests.conftest import KEY_A, KEY_B
 
 pytestmark = pytest.mark.usefixtures("criu_ready")
 
@@ -62,16 +61,10 @@ with socket.socket(server.family) as c:
 @pytest.fixture(scope="module")
 async def instance_app(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
     """A node of its own with a small memory budget, so that filling it is cheap."""
-    settings = node_settings(
-        tmp_path_factory.mktemp("instance-node"),
-        pool_sizes={"python": 0, "javascript": 0, "go": 0, "rust": 0},
-        rate_limit_per_minute=10_000,
-        rate_limit_per_hour=100_000,
-        max_instances_per_tenant=50,
-        memory_budget_mb=BUDGET_MB,
+    settings = stateful_settings(
+        tmp_path_factory.mktemp("instance-node"), max_instances_per_tenant=50, memory_budget_mb=BUDGET_MB
     )
-    application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
+    async with running_app(settings) as application:
         yield application
 
 
@@ -79,15 +72,6 @@ async def instance_app(require_docker: None, tmp_path_factory: pytest.TempPathFa
 def node(instance_app: FastAPI) -> Node:
     result: Node = instance_app.state.node
     return result
-
-
-def http_client(app: FastAPI, key: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://node/api/v1",
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +84,6 @@ async def api(instance_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def other_tenant(instance_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(instance_app, KEY_B) as client:
         yield client
-
-
-async def call(api: httpx.AsyncClient, method: str, path: str, status: int = 200, **kwargs: Any) -> dict[str, Any]:
-    response = await api.request(method, path, **kwargs)
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def create(api: httpx.AsyncClient, status: int = 201, **fields: Any) -> dict[str, Any]:

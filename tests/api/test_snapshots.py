@@ -10,12 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from api import create_app
 from service import Node
-from tests.conftest import KEY_A, KEY_B, b64, node_settings
+from tests.api.stateful import call, http_client, running_app, stateful_settings
+from tests.conftest import KEY_A, KEY_B, b64
 
 pytestmark = pytest.mark.usefixtures("criu_ready")
 
@@ -23,15 +22,8 @@ pytestmark = pytest.mark.usefixtures("criu_ready")
 @pytest.fixture(scope="module")
 async def stateful_app(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
     """A node of its own: these tests make many requests and hold live contexts."""
-    settings = node_settings(
-        tmp_path_factory.mktemp("stateful-node"),
-        pool_sizes={"python": 0, "javascript": 0, "go": 0, "rust": 0},
-        rate_limit_per_minute=10_000,
-        rate_limit_per_hour=100_000,
-        max_instances_per_tenant=50,
-    )
-    application = create_app(settings)
-    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
+    settings = stateful_settings(tmp_path_factory.mktemp("stateful-node"), max_instances_per_tenant=50)
+    async with running_app(settings) as application:
         yield application
 
 
@@ -39,15 +31,6 @@ async def stateful_app(require_docker: None, tmp_path_factory: pytest.TempPathFa
 def stateful_node(stateful_app: FastAPI) -> Node:
     node: Node = stateful_app.state.node
     return node
-
-
-def http_client(app: FastAPI, key: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://node/api/v1",
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -60,13 +43,6 @@ async def api(stateful_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def other_tenant(stateful_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with http_client(stateful_app, KEY_B) as client:
         yield client
-
-
-async def call(api: httpx.AsyncClient, method: str, path: str, status: int = 200, **kwargs: Any) -> dict[str, Any]:
-    response = await api.request(method, path, **kwargs)
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def execute(api: httpx.AsyncClient, code: str, language: str = "python", **fields: Any) -> dict[str, Any]:
