@@ -111,7 +111,8 @@ class LiveContext:
         self.image_id = image_id
         self._cgroup = cgroup
         self._reservation = reservation
-        self._lock = asyncio.Lock()
+        self.busy = asyncio.Lock()
+        """Held by whatever uses the sandbox (an execution, a capture, a pause): one at a time."""
         self.last_used = time.monotonic()
 
     @property
@@ -135,7 +136,7 @@ class LiveContext:
         Raises:
             SessionDead: the context was already dead.
         """
-        async with self._lock:
+        async with self.busy:
             self.last_used = time.monotonic()
             if not self.alive:
                 raise SessionDead(f"context {self.container_id[:12]} is stopped: its interpreter died earlier")
@@ -233,7 +234,7 @@ class ContextEngine:
         Raises:
             CheckpointFailed: CRIU could not dump it (the context is unharmed).
         """
-        async with context._lock:
+        async with context.busy:
             workspace = await read_workspace(self.docker, context.container_id, max_bytes=self.max_workspace_bytes)
             checkpoint_tree = await self._dump(context, self.store, leave_running=True)
         workspace_tree = await asyncio.to_thread(self.store.ingest_workspace, workspace)
@@ -252,7 +253,7 @@ class ContextEngine:
         Raises:
             CheckpointFailed: CRIU could not dump it (the context is unharmed and keeps running).
         """
-        async with context._lock:
+        async with context.busy:
             tree = await self._dump(context, store, leave_running=False)
             await context.close()
         return PausedState(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,7 +81,8 @@ class BranchService:
     def __init__(self, database: Database, snapshots: SnapshotService) -> None:
         self.database = database
         self.snapshots = snapshots
-        self._commit_locks: dict[str, asyncio.Lock] = {}
+        # A branch's lock lives while a commit holds or awaits it: branches never committed to cost nothing.
+        self._commit_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def create(
         self,
@@ -140,7 +142,10 @@ class BranchService:
 
     def commit_lock(self, branch_id: str) -> asyncio.Lock:
         """Held while an execution runs on a branch's head and commits: commits on one branch go one at a time."""
-        return self._commit_locks.setdefault(branch_id, asyncio.Lock())
+        lock = self._commit_locks.get(branch_id)
+        if lock is None:
+            lock = self._commit_locks[branch_id] = asyncio.Lock()
+        return lock
 
     async def advance(self, tenant_id: str, branch_id: str, *, from_head: str, to_head: str) -> None:
         """Move the branch's head from ``from_head`` to ``to_head``.
