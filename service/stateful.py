@@ -86,7 +86,7 @@ class StatefulExecutions:
         self, tenant_id: str, execution_id: str, request: ExecutionRequest, program: Program, listeners: Listeners
     ) -> StatefulResult:
         parent = await self._snapshot(tenant_id, request) if request.snapshot_id is not None else None
-        context = await self._open(tenant_id, parent, program)
+        context = await self._open(parent, program)
         try:
             outcome = await self._execute(context, program, listeners)
             if not context.alive:
@@ -113,7 +113,8 @@ class StatefulExecutions:
             ).branch_id
         async with self.branches.commit_lock(branch_id):
             head = await self.snapshots.row(tenant_id, (await self.branches.get(tenant_id, branch_id)).head_snapshot_id)
-            context = await self._open(tenant_id, head, program)
+            _check_fits(request, head.language, Resources(**head.resources), f"the head of branch {branch_id}")
+            context = await self._open(head, program)
             try:
                 outcome = await self._execute(context, program, listeners)
                 if outcome.status != "completed" or not context.alive:
@@ -138,10 +139,9 @@ class StatefulExecutions:
         _check_fits(request, snapshot.language, Resources(**snapshot.resources), f"snapshot {snapshot.id}")
         return snapshot
 
-    async def _open(self, tenant_id: str, snapshot: SnapshotRow | None, program: Program) -> LiveContext:
-        """A context restored from ``snapshot``, or a fresh one."""
+    async def _open(self, snapshot: SnapshotRow | None, program: Program) -> LiveContext:
+        """A context restored from ``snapshot`` (checked to fit the request), or a fresh one."""
         if snapshot is not None:
-            _check_fits_language(program.language, snapshot.language, f"snapshot {snapshot.id}")
             return await self.snapshots.open_context(snapshot)
         try:
             return await self.snapshots.contexts.start(program.language, program.resources)
@@ -164,17 +164,13 @@ class StatefulExecutions:
             raise translate_engine_error(exc) from exc
 
 
-def _check_fits_language(language: str, context_language: str, what: str) -> None:
-    if language != context_language:
-        raise InvalidRequest(
-            f"{what} runs {context_language}, not {language}",
-            details={"field": "language", "expected": context_language},
-        )
-
-
 def _check_fits(request: ExecutionRequest, language: str, resources: Resources, what: str) -> None:
     """A request into an existing context must match its language and may not ask for other limits."""
-    _check_fits_language(request.language, language, what)
+    if request.language != language:
+        raise InvalidRequest(
+            f"{what} runs {language}, not {request.language}",
+            details={"field": "language", "expected": language},
+        )
     check_fixed_limits(request.resources.cpu_cores, request.resources.memory_mb, resources, what)
 
 
