@@ -346,6 +346,19 @@ class ExposedServiceOut(BaseModel):
     )
 
 
+class SshAccessOut(BaseModel):
+    host: str = Field(..., description="Host to connect to", examples=["node.example.com"])
+    port: int = Field(..., description="The instance's SSH port on that host", examples=[22001])
+    username: str = Field(..., examples=["root"])
+    private_key: str = Field(
+        ..., description="The instance's client key (ed25519, OpenSSH format); the only key it accepts"
+    )
+    fingerprint: str = Field(
+        ..., description="SHA256 fingerprint of the server's host key", examples=["SHA256:Yb3wVq7rzjTQ1s..."]
+    )
+    ssh_url: str = Field(..., description="ssh:// URL of the same", examples=["ssh://root@node.example.com:22001"])
+
+
 class PortForwardIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

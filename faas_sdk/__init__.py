@@ -53,6 +53,7 @@ from faas_sdk._models import (
     RestoredSnapshot,
     Snapshot,
     SnapshotPage,
+    SshAccess,
     StreamEvent,
     Usage,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "RetryPolicy",
     "Snapshot",
     "SnapshotPage",
+    "SshAccess",
     "StreamEvent",
     "Usage",
     "__version__",

@@ -13,6 +13,7 @@ from faas_sdk._models import (
     InstanceState,
     Language,
     Metadata,
+    SshAccess,
 )
 from faas_sdk._protocol import optional_datetime, parse_datetime, without_none
 
@@ -89,4 +90,16 @@ def parse_instance_page(body: Mapping[str, Any]) -> InstancePage:
         total=int(body["total"]),
         limit=int(body["limit"]),
         offset=int(body["offset"]),
+    )
+
+
+def parse_ssh_access(body: Mapping[str, Any]) -> SshAccess:
+    """An ``SshAccessOut`` JSON object."""
+    return SshAccess(
+        host=str(body["host"]),
+        port=int(body["port"]),
+        username=str(body["username"]),
+        private_key=str(body["private_key"]),
+        fingerprint=str(body["fingerprint"]),
+        ssh_url=str(body["ssh_url"]),
     )

@@ -239,6 +239,19 @@ class OutputEvent:
 
 
 @dataclass(frozen=True)
+class SshAccess:
+    """How to log in to an instance over SSH: ``ssh -i key -p port username@host``."""
+
+    host: str
+    port: int
+    username: str
+    private_key: str
+    fingerprint: str
+    """``SHA256:...`` of the server's host key; check it on first connect."""
+    ssh_url: str
+
+
+@dataclass(frozen=True)
 class ProgressEvent:
     """Progress of a long execution, from 0.0 to 1.0."""
 

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     """Base of the URLs of exposed services (e.g. ``https://node.example.com``); None: the request's own."""
     forward_bind_address: str = "127.0.0.1"
     """Host address that port forwards listen on."""
+    ssh_port_min: int = 22000
+    ssh_port_max: int = 22999
+    """Node ports the instances' SSH servers listen on (on ``forward_bind_address``), one per instance."""
     files_root: Path | None = None
     """Host directory that instance file copies and syncs read and write; None: ``<data_dir>/files``."""
 

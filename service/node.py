@@ -23,6 +23,7 @@ from service.files import FileService
 from service.instances import InstanceService
 from service.rate_limits import RateLimiter, RateLimits, create_rate_limiter
 from service.snapshots import SnapshotService
+from service.ssh import SshService
 from service.stateful import StatefulExecutions
 from service.usage import UsageService
 from store import Database, migrate
@@ -43,6 +44,7 @@ class Node:
     branches: BranchService
     endpoints: EndpointService
     files: FileService
+    ssh: SshService
     generated_key: str | None = None
 
     def limits_for(self, principal: Principal) -> RateLimits:
@@ -130,6 +132,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             branches=branches,
             endpoints=endpoints,
             files=FileService(settings, instances, executor.docker),
+            ssh=SshService(settings, instances, executor.docker),
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node
@@ -138,6 +141,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             await node.executions.close()
             await node.instances.close()
             await node.endpoints.close()
+            await node.ssh.close()
         await executor.close()
         await rate_limiter.close()
         await database.close()

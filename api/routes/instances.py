@@ -24,6 +24,7 @@ from api.schemas import (
     PortForwardIn,
     PortForwardListOut,
     PortForwardOut,
+    SshAccessOut,
     SyncIn,
     SyncOut,
     UnexposeIn,
@@ -183,6 +184,25 @@ async def pause_instance(instance_id: str, node: NodeDep, principal: ExecutePrin
 async def resume_instance(instance_id: str, node: NodeDep, principal: ExecutePrincipalDep) -> InstanceDetailOut:
     """Restore a paused instance into a new sandbox under the same instance_id."""
     return to_instance_out(await node.instances.resume(principal.tenant_id, instance_id))
+
+
+@router.get(
+    "/instances/{instance_id}/ssh",
+    response_model=SshAccessOut,
+    responses=errors({404: "No such instance", 409: "Not running", 507: "Every SSH port of the node is taken"}),
+    summary="Get SSH access",
+)
+async def get_ssh_access(instance_id: str, node: NodeDep, principal: ExecutePrincipalDep) -> SshAccessOut:
+    """Host, port, user and the private key that logs in to the instance; a shell or command runs inside it."""
+    access = await node.ssh.access(principal.tenant_id, instance_id)
+    return SshAccessOut(
+        host=access.host,
+        port=access.port,
+        username=access.username,
+        private_key=access.private_key,
+        fingerprint=access.fingerprint,
+        ssh_url=f"ssh://{access.username}@{access.host}:{access.port}",
+    )
 
 
 @router.post(

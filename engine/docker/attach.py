@@ -17,16 +17,26 @@ _HEADER = struct.Struct(">BxxxL")
 class AttachedStream:
     """A container's stdio: write to its stdin, read demultiplexed output chunks."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, multiplexed: bool = True) -> None:
         self._reader = reader
         self._writer = writer
+        self._multiplexed = multiplexed
+        """False for a TTY: Docker then sends the terminal's bytes as they are, all as stdout."""
 
     async def write(self, data: bytes) -> None:
         self._writer.write(data)
         await self._writer.drain()
 
+    async def close_stdin(self) -> None:
+        """Half-close: the process inside reads end-of-file on stdin; its output keeps coming."""
+        if self._writer.can_write_eof() and not self._writer.is_closing():
+            self._writer.write_eof()
+
     async def read_chunk(self) -> tuple[int, bytes] | None:
         """Next (stream, bytes) chunk, or None when the container's output ended."""
+        if not self._multiplexed:
+            data = await self._reader.read(65536)
+            return (STDOUT, data) if data else None
         try:
             header = await self._reader.readexactly(_HEADER.size)
             stream, size = _HEADER.unpack(header)
@@ -47,13 +57,17 @@ class AttachedStream:
                 await self._writer.wait_closed()
 
 
-async def open_attach_stream(socket_path: str, path: str) -> AttachedStream:
+async def open_attach_stream(
+    socket_path: str, path: str, *, body: bytes = b"", multiplexed: bool = True
+) -> AttachedStream:
+    """Hijack ``POST path`` (a container attach, or an exec start with its JSON ``body``) into a raw stream."""
     reader, writer = await asyncio.open_unix_connection(socket_path, limit=2**20)
+    content_type = "Content-Type: application/json\r\n" if body else ""
     request = (
-        f"POST {path}?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
-        "Host: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: docker\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n"
+        f"{content_type}Content-Length: {len(body)}\r\n\r\n"
     )
-    writer.write(request.encode())
+    writer.write(request.encode() + body)
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].decode(errors="replace")
@@ -61,4 +75,4 @@ async def open_attach_stream(socket_path: str, path: str) -> AttachedStream:
     if len(parts) < 2 or parts[1] not in ("101", "200"):
         writer.close()
         raise DockerAPIError(int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 500, status_line)
-    return AttachedStream(reader, writer)
+    return AttachedStream(reader, writer, multiplexed=multiplexed)

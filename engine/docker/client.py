@@ -103,9 +103,42 @@ class DockerClient:
     async def attach(self, container_id: str) -> AttachedStream:
         """Attach to a container's stdin, stdout and stderr (before or after start)."""
         try:
-            return await open_attach_stream(self.socket_path, f"{self._prefix}/containers/{container_id}/attach")
+            return await open_attach_stream(
+                self.socket_path, f"{self._prefix}/containers/{container_id}/attach?stream=1&stdin=1&stdout=1&stderr=1"
+            )
         except (OSError, asyncio.IncompleteReadError) as exc:
             raise DockerUnavailable(f"cannot attach to container {container_id[:12]}: {exc}") from exc
+
+    async def create_exec(
+        self, container_id: str, command: list[str], *, tty: bool, user: str, workdir: str, env: list[str]
+    ) -> str:
+        """Prepare a process in a running container (its namespaces, cgroup, capabilities and seccomp); its exec id."""
+        body = {
+            "Cmd": command, "Tty": tty, "User": user, "WorkingDir": workdir, "Env": env,
+            "AttachStdin": True, "AttachStdout": True, "AttachStderr": True,
+        }  # fmt: skip
+        response = await self._request("POST", f"/containers/{container_id}/exec", body=body)
+        exec_id: str = response.json()["Id"]
+        return exec_id
+
+    async def start_exec(self, exec_id: str, *, tty: bool) -> AttachedStream:
+        """Start a prepared process and attach to its stdio (raw bytes with a TTY, multiplexed without)."""
+        body = json.dumps({"Detach": False, "Tty": tty}).encode()
+        try:
+            return await open_attach_stream(
+                self.socket_path, f"{self._prefix}/exec/{exec_id}/start", body=body, multiplexed=not tty
+            )
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            raise DockerUnavailable(f"cannot start exec {exec_id[:12]}: {exc}") from exc
+
+    async def resize_exec(self, exec_id: str, *, rows: int, columns: int) -> None:
+        await self._request("POST", f"/exec/{exec_id}/resize", params={"h": rows, "w": columns})
+
+    async def inspect_exec(self, exec_id: str) -> JSON:
+        """``Running``, ``ExitCode`` and the host ``Pid`` of an exec'd process."""
+        response = await self._request("GET", f"/exec/{exec_id}/json")
+        result: JSON = response.json()
+        return result
 
     async def info(self) -> JSON:
         """The daemon's system information (``DockerRootDir``, ``ExperimentalBuild``, ...)."""

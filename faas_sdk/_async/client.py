@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from faas_sdk._exceptions import FaaSConnectionError, FaaSError
-from faas_sdk._instances import parse_instance, parse_instance_page, start_instance_body
+from faas_sdk._instances import parse_instance, parse_instance_page, parse_ssh_access, start_instance_body
 from faas_sdk._models import (
     Branch,
     BranchPage,
@@ -30,6 +30,7 @@ from faas_sdk._models import (
     Snapshot,
     SnapshotMode,
     SnapshotPage,
+    SshAccess,
     StreamEvent,
 )
 from faas_sdk._protocol import (
@@ -385,6 +386,15 @@ class AsyncFaaSClient:
             InsufficientResourcesError: The node cannot hold it now (it stays paused).
         """
         return parse_instance(await self._call("POST", "instances", instance_id, "resume"))
+
+    async def ssh_access(self, instance_id: str) -> SshAccess:
+        """Host, port, user and the private key that log in to a running instance over SSH.
+
+        Raises:
+            NotFoundError: There is no such instance for this key.
+            ConflictError: It is paused or stopped.
+        """
+        return parse_ssh_access(await self._call("GET", "instances", instance_id, "ssh"))
 
     def stream(self, execution_id: str, *, open_timeout: float = 10.0) -> AsyncExecutionStream:
         """The live output of an execution; a late subscriber first gets what was printed already.

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from websockets.sync.client import ClientConnection, connect
 
 from faas_sdk._exceptions import FaaSConnectionError, FaaSError
-from faas_sdk._instances import parse_instance, parse_instance_page, start_instance_body
+from faas_sdk._instances import parse_instance, parse_instance_page, parse_ssh_access, start_instance_body
 from faas_sdk._models import (
     Branch,
     BranchPage,
@@ -31,6 +31,7 @@ from faas_sdk._models import (
     Snapshot,
     SnapshotMode,
     SnapshotPage,
+    SshAccess,
     StreamEvent,
 )
 from faas_sdk._protocol import (
@@ -386,6 +387,15 @@ class FaaSClient:
             InsufficientResourcesError: The node cannot hold it now (it stays paused).
         """
         return parse_instance(self._call("POST", "instances", instance_id, "resume"))
+
+    def ssh_access(self, instance_id: str) -> SshAccess:
+        """Host, port, user and the private key that log in to a running instance over SSH.
+
+        Raises:
+            NotFoundError: There is no such instance for this key.
+            ConflictError: It is paused or stopped.
+        """
+        return parse_ssh_access(self._call("GET", "instances", instance_id, "ssh"))
 
     def stream(self, execution_id: str, *, open_timeout: float = 10.0) -> ExecutionStream:
         """The live output of an execution; a late subscriber first gets what was printed already.

@@ -16,6 +16,7 @@ from faas_sdk import (
     InstancePage,
     InstanceResources,
     InsufficientResourcesError,
+    SshAccess,
 )
 from faas_sdk._instances import parse_instance, parse_instance_page, start_instance_body
 from tests.faas_sdk.test_retry import Script, call
@@ -40,6 +41,15 @@ EVENTS: list[dict[str, Any]] = [
     {"from_state": "starting", "to_state": "running", "reason": "sandbox up", "at": "2024-01-15T10:30:00.5Z"},
 ]
 DETAIL: dict[str, Any] = {**INSTANCE, "events": EVENTS}
+
+SSH = {
+    "host": "node.example.com",
+    "port": 22001,
+    "username": "root",
+    "private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\n...",
+    "fingerprint": "SHA256:abc",
+    "ssh_url": "ssh://root@node.example.com:22001",
+}
 
 
 def test_a_detailed_instance_parses_into_the_dataclass_with_its_events() -> None:
@@ -126,6 +136,7 @@ both = pytest.mark.parametrize("kind", ["async", "sync"])
         ("stop_instance", ("inst_1",), {}, ("POST", "/api/v1/instances/inst_1/stop", None), DETAIL, Instance),
         ("pause_instance", ("inst_1",), {}, ("POST", "/api/v1/instances/inst_1/pause", None), DETAIL, Instance),
         ("resume_instance", ("inst_1",), {}, ("POST", "/api/v1/instances/inst_1/resume", None), DETAIL, Instance),
+        ("ssh_access", ("inst_1",), {}, ("GET", "/api/v1/instances/inst_1/ssh", None), SSH, SshAccess),
     ],
 )
 async def test_each_method_sends_its_request_and_parses_the_answer(
