@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 Language = Literal["python", "javascript", "go", "rust"]
 Mode = Literal["ephemeral", "cached", "checkpointed", "branched", "persistent"]
@@ -394,8 +394,18 @@ class CopyOut(BaseModel):
 class SyncIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    local_path: str = Field(..., description="Directory relative to FAAS_FILES_ROOT", examples=["project"])
-    remote_path: str = Field(..., description="Directory relative to /workspace", examples=["project"])
+    local_path: str = Field(
+        ...,
+        validation_alias=AliasChoices("local_dir", "local_path"),
+        description="Directory relative to FAAS_FILES_ROOT (`local_dir`; `local_path` is accepted too)",
+        examples=["project"],
+    )
+    remote_path: str = Field(
+        ...,
+        validation_alias=AliasChoices("remote_dir", "remote_path"),
+        description="Directory relative to /workspace (`remote_dir`; `remote_path` is accepted too)",
+        examples=["project"],
+    )
     exclude: list[str] = Field(
         default_factory=list, description="Glob patterns of paths (or any of their names) left out", examples=[[".git"]]
     )

@@ -157,8 +157,18 @@ class LiveContext:
                     exit_code=None, stdout=b"", stderr=b"", truncated=False, duration_ms=0, timed_out=False
                 )
             usage = _usage_between(before, read_usage(self._cgroup))
+            if not self.alive and not usage.oom_kills and await self._was_oom_killed():
+                # The kernel killed the interpreter itself; its cgroup (and the count there) went with it.
+                usage = replace(usage, oom_kills=1)
             self.last_used = time.monotonic()
             return _outcome(result, usage, program, self.image_id, alive=self.alive)
+
+    async def _was_oom_killed(self) -> bool:
+        try:
+            state = await self.session.docker.inspect_container(self.container_id)
+        except EngineError:
+            return False
+        return bool(state.get("State", {}).get("OOMKilled"))
 
     async def close(self) -> None:
         """Remove the sandbox and give its memory back; safe to call twice."""

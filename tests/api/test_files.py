@@ -131,7 +131,7 @@ async def test_one_way_sync_sends_only_changes_and_deletions(
 ) -> None:
     root: Path = files_app.state.node.settings.resolved_files_root
     write(root, {"s1/a": "1", "s1/b": "2", "s1/node_modules/m": "m"})
-    first = await sync(api, instance, local_path="s1", remote_path="r1", exclude=["node_modules"])
+    first = await sync(api, instance, local_dir="s1", remote_dir="r1", exclude=["node_modules"])
     assert first["uploaded"] == ["a", "b"] and first["transferred"] == 2
     assert await run(api, instance, "import os; print(sorted(os.listdir('/workspace/r1')))") == "['a', 'b']\n"
     again = await sync(api, instance, local_path="s1", remote_path="r1", exclude=["node_modules"])
