@@ -17,7 +17,12 @@
     client.pause_instance(instance.instance_id)
 
 ``AsyncFaaSClient`` is the same client for asyncio (``FaaSClient`` is generated from it).
+
+On chain, ``TangleFaaSClient`` submits jobs with ``Services.call`` and verifies the operator's signed
+result (``from faas_sdk import TangleFaaSClient``; it loads substrate-interface on first use).
 """
+
+from typing import TYPE_CHECKING, Any
 
 from faas_sdk._async.client import AsyncExecutionStream, AsyncFaaSClient
 from faas_sdk._exceptions import (
@@ -61,6 +66,21 @@ from faas_sdk._retry import RetryPolicy
 from faas_sdk._sync.client import ExecutionStream, FaaSClient
 from faas_sdk._version import __version__
 
+if TYPE_CHECKING:
+    from faas_sdk.tangle import TangleError, TangleFaaSClient, VerificationError, VerifiedResult
+
+_TANGLE_NAMES = ("TangleError", "TangleFaaSClient", "VerificationError", "VerifiedResult")
+
+
+def __getattr__(name: str) -> Any:
+    # The chain client pulls in substrate-interface; the REST client's users should not pay for it.
+    if name in _TANGLE_NAMES:
+        from faas_sdk import tangle
+
+        return getattr(tangle, name)
+    raise AttributeError(f"module 'faas_sdk' has no attribute {name!r}")
+
+
 __all__ = [
     "AsyncExecutionStream",
     "AsyncFaaSClient",
@@ -99,6 +119,10 @@ __all__ = [
     "SnapshotPage",
     "SshAccess",
     "StreamEvent",
+    "TangleError",
+    "TangleFaaSClient",
     "Usage",
+    "VerificationError",
+    "VerifiedResult",
     "__version__",
 ]

@@ -1,0 +1,3 @@
+from localnet.cli import main
+
+main()
