@@ -422,3 +422,12 @@ class SyncOut(BaseModel):
     transferred: int
     deleted: int
     bytes: int
+
+
+class DevEnvironmentOut(BaseModel):
+    """A development environment inside an instance, reached through the node's proxy."""
+
+    url: str = Field(..., description="Open in a browser; carries the access token")
+    type: str = Field(..., examples=["jupyter"], description="`jupyter`, `vnc` or `vscode`")
+    token: str | None = Field(None, description="Jupyter's token (also accepted as `?token=` on its URL)")
+    password: str | None = Field(None, description="The VNC password (8 characters)")

@@ -116,8 +116,32 @@ CLEANUP_STEPS: tuple[str, ...] = (
 LANGUAGES: tuple[LanguageRecipe, ...] = (
     LanguageRecipe(
         language="python",
-        packages=("python3",),
-        steps=("python3 --version",),
+        # The development environments of python instances (service/devenvs.py): Jupyter
+        # Server with the classic notebook UI (nbclassic; Debian's notebook 6 server cannot
+        # talk to trixie's jupyter_client 8 kernels) and ipykernel, and a VNC desktop (Xvnc,
+        # a window manager, a terminal) with the noVNC web client served by websockify. The
+        # terminal is st: xterm exits at once in a sandbox without capabilities, even as root.
+        packages=(
+            "python3",
+            "jupyter-server",
+            "python3-nbclassic",
+            "python3-ipykernel",
+            "tigervnc-standalone-server",
+            "tigervnc-tools",
+            "openbox",
+            "stterm",
+            "fonts-dejavu-core",
+            "websockify",
+        ),
+        steps=(
+            "python3 --version",
+            "jupyter-server --version && python3 -c 'import ipykernel, nbclassic'",
+            "test -x /usr/bin/Xtigervnc && test -x /usr/bin/vncpasswd",
+            # noVNC's web client is static files; its package depends on Node.js (~100 MB with
+            # ICU) for tools nobody runs here, so only its files are unpacked.
+            "cd /tmp && apt-get download novnc && dpkg-deb -x novnc_*.deb / && rm novnc_*.deb",
+            "test -f /usr/share/novnc/vnc.html && command -v websockify",
+        ),
         env=(("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONUNBUFFERED", "1")),
     ),
     LanguageRecipe(

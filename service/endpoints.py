@@ -9,9 +9,11 @@ instance is paused. Stopping the instance ends all of them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpcore
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websocket_connect
+from websockets.typing import Subprotocol
 
 from engine.agent_relay.relay import header
 from engine.relay import NetnsRelays, RelayFailed, TcpForward
@@ -160,6 +165,40 @@ class EndpointService:
             extensions={"timeout": {"connect": 10.0, "read": PROXY_TIMEOUT_S, "write": PROXY_TIMEOUT_S}},
         )
         return await self._pool.handle_async_request(request)
+
+    async def open_websocket(
+        self, instance_id: str, name: str, target: str, headers: list[tuple[str, str]], subprotocols: list[str]
+    ) -> ClientConnection:
+        """Open a WebSocket to the exposed service (the client side of the handshake, over the relay).
+
+        Raises:
+            OSError: the relay is gone; websockets.exceptions.InvalidHandshake: the server refused.
+            TimeoutError: the handshake did not finish in time.
+        """
+        port = self._endpoints[instance_id].services[name].port
+        path = self.relays.socket_path(instance_id)
+        if path is None:
+            raise ConnectionRefusedError(f"instance {instance_id} has no relay")
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, str(path))
+            await loop.sock_sendall(sock, header(port))
+            # Frames are relayed one by one: no compression to undo, no size cap beyond the client's.
+            return await websocket_connect(
+                f"ws://127.0.0.1:{port}{target}",
+                sock=sock,
+                additional_headers=headers,
+                subprotocols=[Subprotocol(p) for p in subprotocols] or None,
+                compression=None,
+                max_size=None,
+                ping_interval=None,
+                open_timeout=PROXY_TIMEOUT_S,
+            )
+        except BaseException:
+            sock.close()
+            raise
 
     # ---- TCP port forwards --------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from service.api_keys import ApiKeyService, Principal
 from service.billing import BillingService
 from service.branches import BranchService
 from service.config import Settings
+from service.devenvs import DevEnvironments
 from service.endpoints import EndpointService
 from service.executions import ExecutionService
 from service.files import FileService
@@ -45,6 +46,7 @@ class Node:
     endpoints: EndpointService
     files: FileService
     ssh: SshService
+    devenvs: DevEnvironments
     generated_key: str | None = None
 
     def limits_for(self, principal: Principal) -> RateLimits:
@@ -133,6 +135,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             endpoints=endpoints,
             files=FileService(settings, instances, executor.docker),
             ssh=SshService(settings, instances, executor.docker),
+            devenvs=DevEnvironments(instances, endpoints),
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node

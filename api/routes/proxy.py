@@ -1,24 +1,34 @@
 """The reverse proxy to HTTP services exposed from instances: ``/proxy/{instance_id}/{name}/{path}``.
 
 A caller is let through with an API key of the instance's account (``execute`` scope, rate
-limited as usual) or the service's token (``?token=`` or ``X-Service-Token``). Neither the
-key nor the token reaches the instance; hop-by-hop headers are dropped and bodies stream
-both ways. WebSocket upgrades are not relayed.
+limited as usual) or the service's token (``?token=``, ``X-Service-Token``, or the cookie
+that a browser's page visit with ``?token=`` gets for the service's path, so that its later
+requests — assets, XHR, WebSockets — are let through too). Neither the key nor the token reaches the instance;
+hop-by-hop headers are dropped and bodies stream both ways. WebSocket upgrades are bridged:
+the handshake with the server inside is made over the relay, then messages flow both ways.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 import httpcore
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import RedirectResponse, StreamingResponse
+from starlette.requests import HTTPConnection
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from api.deps import NodeDep, authenticate, check_scope, key_from_headers
-from api.errors import envelope
+from api.deps import NodeDep, check_scope, key_from_headers
+from api.errors import ERROR_TABLE, envelope
 from service import Node
 from service.endpoints import ExposedService
+from service.errors import ServiceError
+from service.rate_limits import check as check_rate_limit
 
 router = APIRouter(tags=["proxy"])
 
@@ -36,6 +46,13 @@ HOP_BY_HOP = {
     "host",
 }
 CREDENTIALS = {"authorization", "x-api-key", "x-service-token"}
+TOKEN_COOKIE = "faas_service_token"  # noqa: S105 (a cookie's name, no secret)
+WEBSOCKET_HANDSHAKE = {
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+}
 
 
 def service_url(request: Request, node: Node, service: ExposedService) -> str:
@@ -55,13 +72,14 @@ async def proxy_root(instance_id: str, name: str, request: Request) -> Response:
 @router.api_route("/proxy/{instance_id}/{name}/{path:path}", methods=METHODS, include_in_schema=False, name="proxy")
 async def proxy(instance_id: str, name: str, path: str, request: Request, node: NodeDep) -> Response:
     """Relay the request to the service inside the instance and stream its answer back."""
-    token = request.query_params.get("token") or request.headers.get("x-service-token")
+    token = _token(request)
     tenant_id = await _tenant(request, node)
     await node.endpoints.authorize(instance_id, name, tenant_id=tenant_id, token=token)
     prefix = request.app.url_path_for("proxy", instance_id=instance_id, name=name, path="")
+    full = node.devenvs.wants_full_path(instance_id, name)
     try:
         upstream = await node.endpoints.send(
-            instance_id, name, request.method, _target(request, prefix, path), _headers(request, prefix),
+            instance_id, name, request.method, _target(request, prefix, path, full=full), _headers(request, prefix),
             request.stream(),
         )  # fmt: skip
     except httpcore.TimeoutException:
@@ -78,32 +96,133 @@ async def proxy(instance_id: str, name: str, path: str, request: Request, node: 
 
     response = StreamingResponse(body(), status_code=upstream.status)
     response.raw_headers = [(k.lower(), v) for k, v in upstream.headers if k.decode().lower() not in HOP_BY_HOP]
+    if tenant_id is None and request.query_params.get("token") and request.headers.get("sec-fetch-mode") == "navigate":
+        # A browser opened the URL: its next requests (assets, XHR, WebSockets) carry no ?token=, a cookie does.
+        secure = request.url.scheme == "https"
+        response.set_cookie(TOKEN_COOKIE, token or "", path=prefix, httponly=True, samesite="lax", secure=secure)
     return response
 
 
-async def _tenant(request: Request, node: Node) -> str | None:
-    """The tenant of the API key sent, if one was (checked and counted like any API call)."""
-    key = key_from_headers(request.headers.get("authorization"), request.headers.get("x-api-key"))
+@router.websocket("/proxy/{instance_id}/{name}/{path:path}")
+async def proxy_websocket(websocket: WebSocket, instance_id: str, name: str, path: str) -> None:
+    """Bridge a WebSocket to the service inside: same credentials as HTTP, refused before the handshake."""
+    node: Node = websocket.app.state.node
+    try:
+        tenant_id = await _tenant(websocket, node)
+        await node.endpoints.authorize(instance_id, name, tenant_id=tenant_id, token=_token(websocket))
+    except ServiceError as exc:
+        await _deny(websocket, _error_response(exc))
+        return
+    prefix = websocket.app.url_path_for("proxy", instance_id=instance_id, name=name, path="")
+    target = _target(websocket, prefix, path, full=node.devenvs.wants_full_path(instance_id, name))
+    headers = [(k, v) for k, v in _headers(websocket, prefix) if k not in WEBSOCKET_HANDSHAKE and k != "origin"]
+    try:
+        upstream = await node.endpoints.open_websocket(
+            instance_id, name, target, headers, websocket.scope["subprotocols"]
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        await _deny(websocket, envelope(502, "BAD_GATEWAY", f"service {name!r} refused the WebSocket ({status})"))
+        return
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        await _deny(websocket, envelope(502, "BAD_GATEWAY", f"service {name!r} is not answering: {exc}"))
+        return
+    async with upstream:
+        await websocket.accept(subprotocol=upstream.subprotocol)
+        await _bridge(websocket, upstream)
+
+
+async def _bridge(client: WebSocket, upstream: ClientConnection) -> None:
+    """Relay messages both ways until either side closes; then close the other with its code."""
+
+    async def to_upstream() -> None:
+        while (message := await client.receive())["type"] == "websocket.receive":
+            await upstream.send(message["text"] if message.get("text") is not None else message["bytes"])
+        await upstream.close(_sendable(message.get("code")))
+
+    async def to_client() -> None:
+        async for message in upstream:
+            await (client.send_text(message) if isinstance(message, str) else client.send_bytes(message))
+        await client.close(_sendable(upstream.close_code))
+
+    tasks = [asyncio.create_task(to_upstream()), asyncio.create_task(to_client())]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in tasks:
+        # The other side going away mid-send is how a bridge ends, not an error.
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, WebSocketDisconnect, RuntimeError):
+            await task
+    if any(task.cancelled() for task in pending) and client.client_state.name == "CONNECTED":
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await client.close(1001 if upstream.close_code is None else _sendable(upstream.close_code))
+
+
+def _sendable(code: int | None) -> int:
+    """A close code that may go in a close frame (1005, 1006 and 1015 only describe how a connection ended)."""
+    return code if code is not None and 1000 <= code < 5000 and code not in (1005, 1006, 1015) else 1000
+
+
+async def _deny(websocket: WebSocket, response: Response) -> None:
+    """Refuse the handshake with an HTTP answer where the server can send one, else close it (403)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(response)
+    else:
+        await websocket.close(code=1008)
+
+
+def _error_response(exc: ServiceError) -> Response:
+    status, code = next((ERROR_TABLE[k] for k in type(exc).__mro__ if k in ERROR_TABLE), (500, "INTERNAL_ERROR"))
+    return envelope(status, code, exc.message, exc.details)
+
+
+def _token(connection: HTTPConnection) -> str | None:
+    return (
+        connection.query_params.get("token")
+        or connection.headers.get("x-service-token")
+        or connection.cookies.get(TOKEN_COOKIE)
+    )
+
+
+async def _tenant(connection: HTTPConnection, node: Node) -> str | None:
+    """The tenant of the API key sent, if one was (checked and counted like any API call).
+
+    As :func:`api.deps.authenticate`, which takes only HTTP requests, not WebSockets.
+    """
+    key = key_from_headers(connection.headers.get("authorization"), connection.headers.get("x-api-key"))
     if key is None:
         return None
-    principal = await authenticate(request, node, key)
+    principal = await node.api_keys.authenticate(key)
+    decision = await node.rate_limiter.hit(principal.key_id, node.limits_for(principal))
+    connection.state.rate_limit_headers = decision.headers()
+    check_rate_limit(decision)
     check_scope(principal, "execute")
     return principal.tenant_id
 
 
-def _target(request: Request, prefix: str, path: str) -> str:
-    """The path (raw, as sent) and query (without ``token``) to ask the service for."""
+def _target(request: HTTPConnection, prefix: str, path: str, *, full: bool = False) -> str:
+    """The path (raw, as sent; with the proxy's prefix if ``full``) and query (without ``token``) to ask for."""
     raw = request.scope.get("raw_path", b"").decode("latin-1")
-    rest = raw[len(prefix) :] if raw.startswith(prefix) else quote(path)
+    if full:
+        rest = raw.lstrip("/") if raw.startswith(prefix) else (prefix + quote(path)).lstrip("/")
+    else:
+        rest = raw[len(prefix) :] if raw.startswith(prefix) else quote(path)
     query = "&".join(
         part for part in request.url.query.split("&") if part and part.partition("=")[0] not in ("token", "")
     )
     return "/" + rest + (f"?{query}" if query else "")
 
 
-def _headers(request: Request, prefix: str) -> list[tuple[str, str]]:
+def _headers(request: HTTPConnection, prefix: str) -> list[tuple[str, str]]:
     """The caller's headers without credentials and hop-by-hop ones, plus ``X-Forwarded-*``."""
-    headers = [(k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP and k not in CREDENTIALS]
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        if k not in HOP_BY_HOP and k not in CREDENTIALS and (k != "cookie" or TOKEN_COOKIE not in v)
+    ]
+    if TOKEN_COOKIE in request.cookies and len(request.cookies) > 1:
+        kept = SimpleCookie({k: v for k, v in request.cookies.items() if k != TOKEN_COOKIE})
+        headers.append(("cookie", "; ".join(f"{k}={m.coded_value}" for k, m in kept.items())))
     if "transfer-encoding" in request.headers and "content-length" not in request.headers:
         headers.append(("transfer-encoding", "chunked"))
     headers += [
