@@ -29,6 +29,7 @@ from engine import checkpoints
 from engine.cgroup import CgroupPaths, cgroup_of, read_usage
 from engine.docker import DockerClient
 from engine.errors import CheckpointFailed, EngineError, SandboxFailure, SnapshotCorrupted
+from engine.exec_process import kill_strays
 from engine.executor import Executor, Reservation
 from engine.models import Outcome, Phase, Program, Resources, SandboxPolicy, Usage
 from engine.runner import OutputListener, PhaseListener
@@ -287,11 +288,25 @@ class ContextEngine:
         )
 
     async def _dump(self, context: LiveContext, store: SnapshotStore, *, leave_running: bool) -> StoredTree:
+        await self._end_strays(context)
         checkpoint = await checkpoints.checkpoint(self.docker, context.container_id, leave_running=leave_running)
         try:
             return await asyncio.to_thread(store.ingest_directory, checkpoint.path, move=True)
         finally:
             await checkpoints.discard(self.docker, checkpoint)
+
+    async def _end_strays(self, context: LiveContext) -> None:
+        """End processes Docker exec left outside a restored sandbox's time namespace (they break the restore)."""
+        try:
+            state = await self.docker.inspect_container(context.container_id)
+        except EngineError:
+            return  # the dump reports the container's absence itself
+        if state["State"].get("Pid"):
+            killed = await asyncio.to_thread(kill_strays, int(state["State"]["Pid"]))
+            if killed:
+                log.info(
+                    "context %s: ended %d exec'd process(es) before its checkpoint", context.container_id[:12], killed
+                )
 
     async def restore(self, state: CapturedState, *, expected_checksum: str) -> LiveContext:
         """A new context continuing from a snapshot; every stored byte is verified first.

@@ -97,4 +97,31 @@ def kill_process_tree(pid: int) -> None:
             os.kill(current, signal.SIGKILL)
 
 
-__all__ = ["ExecProcess", "kill_process_tree", "start_process"]
+def kill_strays(init_pid: int) -> int:
+    """SIGKILL the sandbox's processes that live outside its init's time namespace; how many there were.
+
+    After a CRIU restore the sandbox's processes are in a time namespace of their own, which
+    Docker's exec does not join: a process exec'd then (or left behind by one, e.g. ``setsid``
+    from an SSH session) makes the next checkpoint unrestorable ("Can't restore sub-task in
+    NS"). Call before a checkpoint. ``init_pid`` is the sandbox's PID 1 as the host sees it.
+    """
+    try:
+        pid_namespace = os.readlink(f"/proc/{init_pid}/ns/pid")
+        time_namespace = os.readlink(f"/proc/{init_pid}/ns/time")
+    except OSError:
+        return 0
+    killed = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "ns/pid") != pid_namespace or os.readlink(entry / "ns/time") == time_namespace:
+                continue
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed += 1
+        except (OSError, ProcessLookupError):
+            continue  # gone meanwhile
+    return killed
+
+
+__all__ = ["ExecProcess", "kill_process_tree", "kill_strays", "start_process"]

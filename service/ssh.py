@@ -97,6 +97,7 @@ class SshService:
 
     async def pausing(self, instance: Instance) -> None:
         # A checkpoint cannot hold processes whose terminal belongs to the host: sessions end first.
+        # (What they left running outside a restored sandbox's time namespace, the engine ends.)
         server = self._servers.get(instance.instance_id)
         if server is not None:
             await _kill_all(server)

@@ -164,6 +164,11 @@ async def test_ssh_follows_pause_resume_and_stop(api: httpx.AsyncClient, instanc
     await call(api, "POST", f"/instances/{instance}/resume")
     code, out, _ = await ssh.run("cat /workspace/note")
     assert (code, out) == (0, "from python")
+    # A process an SSH session leaves running after a resume does not break the next pause and resume.
+    assert (await ssh.run("setsid sleep 600 </dev/null >/dev/null 2>&1 &"))[0] == 0
+    await call(api, "POST", f"/instances/{instance}/pause")
+    await call(api, "POST", f"/instances/{instance}/resume")
+    assert (await ssh.run("cat /workspace/note"))[1] == "from python"
     await call(api, "POST", f"/instances/{instance}/stop")
     code, _, err = await ssh.run("true")
     assert code == 255
