@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import RequestContext
-from api.routes import branches, executions, health, instances, proxy, snapshots, stream, usage
+from api.routes import branches, executions, health, instances, jobs, proxy, snapshots, stream, usage
 from service import Node, Settings, open_node
 
 API_PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, on_ready: Callable[[Node], None] | None = None) -> FastAPI:
-    """Build the app; the node (engine, store, pools) opens with the app's lifespan."""
+def create_app(
+    settings: Settings,
+    *,
+    on_ready: Callable[[Node], None] | None = None,
+    companion: Callable[[Node], Coroutine[Any, Any, None]] | None = None,
+) -> FastAPI:
+    """Build the app; the node (engine, store, pools) opens with the app's lifespan.
+
+    Args:
+        companion: runs beside the API over the same node while the app lives (the operator
+            node's chain listener), cancelled at shutdown; if it ends with an error, the error is logged.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_node(settings) as node:
             app.state.node = node
+            task = asyncio.create_task(companion(node)) if companion is not None else None
+            if task is not None:
+                task.add_done_callback(_log_failure)
             if on_ready is not None:
                 on_ready(node)
-            yield
+            try:
+                yield
+            finally:
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = FastAPI(
         title="Tangle FaaS operator",
@@ -43,6 +66,12 @@ def create_app(settings: Settings, *, on_ready: Callable[[Node], None] | None = 
     app.include_router(instances.router, prefix=API_PREFIX)
     app.include_router(stream.router, prefix=API_PREFIX)
     app.include_router(proxy.router, prefix=API_PREFIX)
+    app.include_router(jobs.router, prefix=API_PREFIX)
 
     app.add_middleware(RequestContext, max_bytes=settings.max_request_bytes)
     return app
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the node's companion task failed", exc_info=task.exception())

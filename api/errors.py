@@ -27,17 +27,21 @@ from service.rate_limits import RateLimitExceeded
 log = logging.getLogger(__name__)
 
 ERROR_TABLE: dict[type[ServiceError], tuple[int, str]] = {
-    InvalidRequest: (400, "INVALID_REQUEST"),
-    Unauthorized: (401, "UNAUTHORIZED"),
-    PaymentRequired: (402, "PAYMENT_REQUIRED"),
-    Forbidden: (403, "FORBIDDEN"),
-    NotFound: (404, "NOT_FOUND"),
-    Conflict: (409, "CONFLICT"),
-    ExecutionTimedOut: (408, "EXECUTION_TIMEOUT"),
-    InternalError: (500, "INTERNAL_ERROR"),
-    InsufficientResources: (507, "INSUFFICIENT_RESOURCES"),
-    RateLimitExceeded: (429, "RATE_LIMIT_EXCEEDED"),
+    kind: (status, kind.code)
+    for kind, status in (
+        (InvalidRequest, 400),
+        (Unauthorized, 401),
+        (PaymentRequired, 402),
+        (Forbidden, 403),
+        (NotFound, 404),
+        (Conflict, 409),
+        (ExecutionTimedOut, 408),
+        (InternalError, 500),
+        (InsufficientResources, 507),
+        (RateLimitExceeded, 429),
+    )
 }
+"""Each service error's HTTP status; its code is the error class's own ``code``."""
 
 HTTP_STATUS_CODES = {status: code for status, code in ERROR_TABLE.values()}
 """For framework errors that carry only a status."""

@@ -36,9 +36,14 @@ class JobSpec:
 RESULT_PARAMS: tuple[Param, ...] = (
     Param("receipt_hash", BYTES, "keccak256 of the signed execution receipt (32 bytes)"),
     Param("signature", BYTES, "the operator's secp256k1 signature of receipt_hash, r||s||v (65 bytes)"),
-    Param("status", STRING, "completed or failed"),
+    Param("status", STRING, "completed, failed or timeout"),
     Param("exit_code", INT32, "the program's exit code (-1 when it never ran)"),
-    Param("reference", STRING, "execution, snapshot or branch id; the error code when the job failed"),
+    Param(
+        "reference",
+        STRING,
+        "what to continue from: the new snapshot or instance, else the execution id; the error code when "
+        "the job failed before running",
+    ),
 )
 
 JOBS: tuple[JobSpec, ...] = (

@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from api import create_app
+from cli.chain import localnet_app, operator, role_key, verify
 from cli.keys import keys_app
 from cli.setup import setup_command
 from service import Node, Settings
@@ -18,6 +19,10 @@ from service import Node, Settings
 app = typer.Typer(help="Tangle FaaS operator node.", no_args_is_help=True, add_completion=False)
 app.command("setup", help="Set up this machine: Docker engine, CRIU, runtime images (idempotent).")(setup_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(localnet_app, name="localnet")
+app.command("operator")(operator)
+app.command("role-key")(role_key)
+app.command("verify")(verify)
 console = Console(stderr=True)
 
 

@@ -29,6 +29,25 @@ def _event(events: list[Any], name: str) -> dict[str, Any]:
     raise BootstrapError(f"no Services.{name} event")
 
 
+def _existing_service(
+    substrate: SubstrateInterface, blueprint: dict[str, Any], operator: str, key: str, rpc_address: str
+) -> tuple[int, int] | None:
+    """A service of a blueprint with the same metadata name, run by ``operator`` with this key and address."""
+    name = blueprint["metadata"]["name"]
+    for service_id, service in substrate.query_map("Services", "Instances"):
+        value = service.value
+        operators = [str(op) for op, _ in value["operator_security_commitments"]]
+        if operator not in operators:
+            continue
+        stored = substrate.query("Services", "Blueprints", [value["blueprint"]]).value
+        if stored is None or stored[1]["metadata"]["name"] != name:
+            continue
+        preferences = substrate.query("Services", "Operators", [value["blueprint"], operator]).value
+        if preferences and preferences["key"] == key and preferences["rpc_address"] == rpc_address:
+            return int(value["blueprint"]), int(service_id.value)
+    return None
+
+
 def bootstrap_service(
     url: str,
     blueprint: dict[str, Any],
@@ -51,6 +70,9 @@ def bootstrap_service(
         raise ValueError("role_key must be a 65-byte uncompressed secp256k1 public key")
     substrate = SubstrateInterface(url=url)
     try:
+        existing = _existing_service(substrate, blueprint, operator.ss58_address, key, rpc_address)
+        if existing is not None:  # a chain kept with --base-path: bootstrapped before, nothing to redo
+            return existing
         events = _submit(substrate, owner, "create_blueprint", {"blueprint": blueprint})
         blueprint_id = int(_event(events, "BlueprintCreated")["blueprint_id"])
         prefs = {"key": key, "rpc_address": rpc_address}

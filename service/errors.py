@@ -14,11 +14,13 @@ ServiceError
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ServiceError(Exception):
-    """Root of the service layer's errors; ``details`` goes into the envelope."""
+    """Root of the service layer's errors; ``details`` goes into the envelope, ``code`` names the kind."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -27,36 +29,36 @@ class ServiceError(Exception):
 
 
 class InvalidRequest(ServiceError):
-    pass
+    code = "INVALID_REQUEST"
 
 
 class Unauthorized(ServiceError):
-    pass
+    code = "UNAUTHORIZED"
 
 
 class PaymentRequired(ServiceError):
-    pass
+    code = "PAYMENT_REQUIRED"
 
 
 class Forbidden(ServiceError):
-    pass
+    code = "FORBIDDEN"
 
 
 class NotFound(ServiceError):
-    pass
+    code = "NOT_FOUND"
 
 
 class Conflict(ServiceError):
-    pass
+    code = "CONFLICT"
 
 
 class ExecutionTimedOut(ServiceError):
-    pass
+    code = "EXECUTION_TIMEOUT"
 
 
 class InsufficientResources(ServiceError):
-    pass
+    code = "INSUFFICIENT_RESOURCES"
 
 
 class InternalError(ServiceError):
-    pass
+    code = "INTERNAL_ERROR"

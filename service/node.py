@@ -16,6 +16,7 @@ from provisioning import load_checkpointable_seccomp_profile, runtime_image_refe
 from service.api_keys import ApiKeyService, Principal
 from service.billing import BillingService
 from service.branches import BranchService
+from service.chain_jobs import ChainJobLedger
 from service.config import Settings
 from service.devenvs import DevEnvironments
 from service.endpoints import EndpointService
@@ -47,6 +48,7 @@ class Node:
     files: FileService
     ssh: SshService
     devenvs: DevEnvironments
+    chain_jobs: ChainJobLedger
     generated_key: str | None = None
 
     def limits_for(self, principal: Principal) -> RateLimits:
@@ -136,6 +138,7 @@ async def open_node(settings: Settings) -> AsyncIterator[Node]:
             files=FileService(settings, instances, executor.docker),
             ssh=SshService(settings, instances, executor.docker),
             devenvs=DevEnvironments(instances, endpoints),
+            chain_jobs=ChainJobLedger(database),
         )
         node.generated_key = await api_keys.create_first_key_if_none()
         yield node

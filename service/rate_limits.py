@@ -81,6 +81,8 @@ class RateLimitDecision:
 class RateLimitExceeded(ServiceError):
     """A request over a limit (429 ``RATE_LIMIT_EXCEEDED``); ``.decision.headers()`` go on the response."""
 
+    code = "RATE_LIMIT_EXCEEDED"
+
     def __init__(self, decision: RateLimitDecision, *, message: str | None = None) -> None:
         super().__init__(message or exceeded_message(decision), details=error_details(decision))
         self.decision = decision

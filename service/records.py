@@ -34,6 +34,8 @@ class ExecutionRecord:
     instance_id: str | None = None
     snapshot_id: str | None = None
     branch_id: str | None = None
+    image_id: str | None = None
+    """The runtime image the program ran on (``sha256:...``); None when it never reached one."""
 
     @classmethod
     def from_row(cls, row: ExecutionRow) -> ExecutionRecord:
@@ -62,6 +64,7 @@ class ExecutionRecord:
             instance_id=row.instance_id,
             snapshot_id=row.snapshot_id,
             branch_id=row.branch_id,
+            image_id=row.image_id,
         )
 
 

@@ -191,3 +191,45 @@ class InstanceEventRow(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column()
+
+
+class ChainJobRow(Base):
+    """A job called on chain for one of this operator's services, and how far it got.
+
+    ``state`` moves ``received`` → ``running`` → ``executed`` (output and signed receipt
+    stored) → ``submitted`` (the result is on chain). A result is only ever submitted from a
+    stored receipt, so a crash at any point never yields two different results.
+    """
+
+    __tablename__ = "chain_jobs"
+
+    chain_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    """Genesis hash of the chain, 0x-hex."""
+    service_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    job: Mapped[int] = mapped_column(Integer)
+    caller: Mapped[str] = mapped_column(String(64))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    args_scale: Mapped[str] = mapped_column(Text)
+    """The call's ``Vec<Field>`` arguments exactly as SCALE-encoded on chain, 0x-hex."""
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    output: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    receipt: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    receipt_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    signature: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    submitted_block: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class ChainCursorRow(Base):
+    """The last finalized block of a chain whose job calls this operator has recorded."""
+
+    __tablename__ = "chain_cursors"
+
+    chain_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column()
