@@ -12,6 +12,9 @@ follows finalized heads and notes when each block became finalized, as a user wo
     its block — what any extrinsic costs on this chain, the floor under both halves of a job.
   * throughput: --burst calls submitted at once (one signed extrinsic each, consecutive nonces);
     jobs per second = calls / (last result finalized - first call finalized).
+  * throughput baseline (same run, same node): --burst of the same program sent to the
+    operator's REST API at once (`POST /execute`, --burst concurrent requests) — what the engine
+    alone sustains on this machine at the operator's concurrency (2 at a time).
 
 Prints p50/p95 and writes bench/results/chain_latency.json.
 """
@@ -19,6 +22,7 @@ Prints p50/p95 and writes bench/results/chain_latency.json.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -41,6 +45,9 @@ from operator_node import load_or_create_role_key
 ROOT = Path(__file__).resolve().parent.parent
 FAAS = str(Path(sys.executable).parent / "faas")
 HELLO = ExecuteJob(language="python", code='print("hello")')
+API_KEY = "bench-operator-key-0000000000000"
+OPERATOR_CONCURRENCY = 2
+"""``OperatorSettings.max_concurrent_jobs``'s default."""
 
 
 class FinalizedClock:
@@ -146,8 +153,37 @@ def execution_ms(operator_url: str, service_id: int, call_id: int) -> float:
     return float(receipt["finished_at_ms"] - receipt["started_at_ms"])
 
 
+def rest_burst(operator_url: str, count: int) -> float:
+    """Executions per second of ``count`` ``POST /execute`` of the same program, OPERATOR_CONCURRENCY at a time
+    (as many as the operator runs jobs at once)."""
+    body = {"language": "python", "code": HELLO.code}
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+
+    async def burst() -> float:
+        async with httpx.AsyncClient(base_url=f"{operator_url}/api/v1", headers=headers, timeout=120) as client:
+            slots = asyncio.Semaphore(OPERATOR_CONCURRENCY)
+
+            async def one() -> httpx.Response:
+                async with slots:
+                    return await client.post("/execute", json=body)
+
+            started = time.perf_counter()
+            answers = await asyncio.gather(*(one() for _ in range(count)))
+            elapsed = time.perf_counter() - started
+        assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers if a.status_code != 200]
+        return count / elapsed
+
+    return asyncio.run(burst())
+
+
 def start_operator(chain_url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FAAS_POOL_SIZES": '{"python": 2}', "FAAS_API_KEYS": "bench-operator-key-0000000000000"}
+    env = {
+        **os.environ,
+        "FAAS_POOL_SIZES": '{"python": 2}',
+        "FAAS_API_KEYS": API_KEY,
+        "FAAS_RATE_LIMIT_PER_MINUTE": "100000",
+        "FAAS_MAX_CONCURRENT_PER_KEY": "100",
+    }
     log = (data_dir / "operator.log").open("wb")
     process = subprocess.Popen(
         [FAAS, "operator", "--chain", chain_url, "--data-dir", str(data_dir), "--port", str(port),
@@ -211,6 +247,7 @@ def main() -> None:
                 clock.wait_for(result_block(substrate, service_id, call_id, block)) for call_id, block in calls
             )
             throughput = args.burst / (last_final - first_final)
+            rest_throughput = rest_burst(f"http://127.0.0.1:{port}", args.burst)
         finally:
             substrate.close()
             clock.stop()
@@ -223,6 +260,7 @@ def main() -> None:
         "baseline_transfer_finalized_ms": summary(baseline),
         "burst": args.burst,
         "jobs_per_second": round(throughput, 2),
+        "rest_executions_per_second": round(rest_throughput, 2),
     }
     print(f"chain overhead of a job (JobCalled finalized -> JobResultSubmitted finalized, minus execution), "
           f"block time {args.block_time} s, finality lag 1")  # fmt: skip
@@ -231,6 +269,8 @@ def main() -> None:
     print(f"  baseline: transfer   p50 {results['baseline_transfer_finalized_ms']['p50_ms']:>8} ms   "
           f"p95 {results['baseline_transfer_finalized_ms']['p95_ms']:>8} ms  (submit -> finalized)")  # fmt: skip
     print(f"  throughput           {results['jobs_per_second']} jobs/s ({args.burst} calls submitted at once)")
+    rest = results["rest_executions_per_second"]
+    print(f"  baseline: REST       {rest} executions/s ({args.burst}, {OPERATOR_CONCURRENCY} at a time)")
     out = ROOT / "bench" / "results" / "chain_latency.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -19,7 +19,7 @@ from chain._errors import (
     KeyFormatError,
 )
 from chain.aio import AsyncServicesClient
-from chain.client import ChainClient
+from chain.client import ChainClient, SentExtrinsic
 from chain.keys import SS58_FORMAT, load_keypair
 from chain.models import JobCallEvent, JobCallRecord, JobResultEvent, OperatorPreferences, ServiceInstance
 from chain.services import ServicesClient
@@ -39,6 +39,7 @@ __all__ = [
     "JobResultEvent",
     "KeyFormatError",
     "OperatorPreferences",
+    "SentExtrinsic",
     "ServiceInstance",
     "ServicesClient",
     "load_keypair",

@@ -9,7 +9,7 @@ from substrateinterface import Keypair
 
 from attestations import ChainRecord
 from blueprint import FieldValue, JobResult
-from chain.client import ChainClient
+from chain.client import ChainClient, SentExtrinsic
 from chain.models import JobCallEvent, JobResultEvent, OperatorPreferences, ServiceInstance
 from chain.services import ServicesClient
 
@@ -61,6 +61,18 @@ class AsyncServicesClient:
                 keypair, service_id, call_id, result, wait_for_finalization=wait_for_finalization
             )
         )
+
+    async def prepare_result(
+        self, keypair: Keypair, service_id: int, call_id: int, result: JobResult, *, mortal_blocks: int = 16
+    ) -> SentExtrinsic:
+        """See ``ServicesClient.prepare_result``."""
+        return await asyncio.to_thread(
+            lambda: self.sync.prepare_result(keypair, service_id, call_id, result, mortal_blocks=mortal_blocks)
+        )
+
+    async def send(self, extrinsic: SentExtrinsic) -> None:
+        """See ``ChainClient.send``."""
+        await asyncio.to_thread(self.chain.send, extrinsic)
 
     async def submit_job_call(self, keypair: Keypair, service_id: int, job: int, args: Sequence[FieldValue]) -> int:
         """See ``ServicesClient.submit_job_call``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from substrateinterface import Keypair, SubstrateInterface
@@ -25,6 +26,15 @@ from chain.keys import SS58_FORMAT
 
 T = TypeVar("T")
 _REQUEST_ERRORS = (SubstrateRequestException, BlockNotFound, *CONNECTION_ERRORS)
+
+
+@dataclass(frozen=True)
+class SentExtrinsic:
+    """A signed, mortal extrinsic: its hash, the last block that may include it, and its bytes (0x-hex)."""
+
+    extrinsic_hash: str
+    valid_until: int
+    data: str
 
 
 class ChainClient:
@@ -175,6 +185,36 @@ class ChainClient:
             return self.run(send, idempotent=False)
         except (ValueError, TypeError) as exc:
             raise ChainError(f"cannot compose {module}.{function}: {exc}") from exc
+
+    def prepare(
+        self, keypair: Keypair, module: str, function: str, params: dict[str, Any], *, mortal_blocks: int
+    ) -> SentExtrinsic:
+        """Sign a call valid for ``mortal_blocks`` blocks from now (the account's next nonce); not sent yet.
+
+        Once ``valid_until`` has passed without it taking effect it can never be included, so
+        a new one may be sent for the same purpose without acting twice.
+        """
+
+        def sign(substrate: SubstrateInterface) -> SentExtrinsic:
+            call = substrate.compose_call(call_module=module, call_function=function, call_params=params)
+            head = int(substrate.get_block_number(substrate.get_chain_head()))
+            extrinsic = substrate.create_signed_extrinsic(call=call, keypair=keypair, era={"period": mortal_blocks})
+            return SentExtrinsic(
+                "0x" + bytes(extrinsic.extrinsic_hash).hex(), head + mortal_blocks, str(extrinsic.data)
+            )
+
+        try:
+            return self.run(sign)
+        except (ValueError, TypeError) as exc:
+            raise ChainError(f"cannot compose {module}.{function}: {exc}") from exc
+
+    def send(self, extrinsic: SentExtrinsic) -> None:
+        """Hand a prepared extrinsic to the node's pool without waiting for a block. Never retried here.
+
+        Raises:
+            ChainRequestError: the node rejected it (bad signature, nonce, arguments).
+        """
+        self.run(lambda substrate: substrate.rpc_request("author_submitExtrinsic", [extrinsic.data]), idempotent=False)
 
     def _connect_with_retry(self) -> SubstrateInterface:
         pause = self._backoff_s

@@ -25,7 +25,7 @@ from blueprint import (
     encode_result_fields,
 )
 from chain._errors import ChainDataError, ChainTimeoutError
-from chain.client import ChainClient
+from chain.client import ChainClient, SentExtrinsic
 from chain.models import (
     JobCallEvent,
     JobCallRecord,
@@ -155,6 +155,13 @@ class ServicesClient:
         )
         block_hash: str = receipt.block_hash
         return block_hash
+
+    def prepare_result(
+        self, keypair: Keypair, service_id: int, call_id: int, result: JobResult, *, mortal_blocks: int = 16
+    ) -> SentExtrinsic:
+        """A signed ``Services.submit_result`` valid for ``mortal_blocks`` blocks; send it with ``chain.send``."""
+        params = {"service_id": service_id, "call_id": call_id, "result": encode_result_fields(result)}
+        return self.chain.prepare(keypair, MODULE, "submit_result", params, mortal_blocks=mortal_blocks)
 
     def submit_job_call(self, keypair: Keypair, service_id: int, job: int, args: Sequence[FieldValue]) -> int:
         """Call ``job`` of the service with ``Services.call``, wait for inclusion, and return the call id.

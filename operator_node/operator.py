@@ -5,9 +5,12 @@ Exactly one result per call, across crashes and lost connections:
 - every ``JobCalled`` of a finalized block is recorded in the ledger together with the
   block cursor, in one transaction, so a restart resumes at the first unrecorded block
   (calls made while the node was down are found the same way);
-- a result is only ever submitted from a stored, signed receipt (state ``executed``); a
-  crash before that re-runs the job, a crash after it re-submits the same receipt;
-- before submitting, ``Services.JobResults`` is read: a result already on chain (ours, from
+- a result is only ever sent from a stored, signed receipt (state ``executed``); a crash
+  before that re-runs the job, a crash after it sends the same receipt;
+- results are sent as mortal extrinsics (valid ``mortal_blocks`` blocks) without waiting for a
+  block, and confirmed by reading ``Services.JobResults`` on later passes; one not included
+  by the time its era ended can never be, and only then is it sent again;
+- before sending, ``Services.JobResults`` is read: a result already on chain (ours, from
   before a crash) is recorded, never repeated.
 
 Assignment (several operators on one service): call ``c`` belongs to the operator at
@@ -28,7 +31,7 @@ from attestations import Receipt, ReceiptSigner, blake2_256, receipt_hash, sha25
 from blueprint import JobResult
 from chain import AsyncServicesClient, ChainClient, ChainError, ServiceInstance
 from operator_node.jobs import JobOutput, JobRunner
-from service.chain_jobs import EXECUTED, RUNNING, SUBMITTED, CalledJob, ChainJob, ChainJobLedger
+from service.chain_jobs import EXECUTED, RUNNING, SENT, SUBMITTED, CalledJob, ChainJob, ChainJobLedger
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class OperatorSettings:
     """First block to scan when the ledger has no cursor for the chain yet."""
     poll_interval_s: float = 0.5
     max_concurrent_jobs: int = 2
+    mortal_blocks: int = 16
+    """How many blocks a sent result stays valid; it is sent again only after that, if still not included."""
 
 
 def assigned_operator(service: ServiceInstance, call_id: int) -> str | None:
@@ -68,6 +73,7 @@ class ChainOperator:
         self._services: dict[int, ServiceInstance] = {}
         self._in_flight: dict[tuple[int, int], asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.max_concurrent_jobs)
+        self._sending = asyncio.Lock()
         self.ready = asyncio.Event()
         """Set once connected and caught up with the finalized head the first time."""
 
@@ -140,11 +146,14 @@ class ChainOperator:
     async def _complete(self, job: ChainJob) -> None:
         async with self._slots:
             try:
+                if job.state == SENT:
+                    await self._confirm(job)
+                    return
                 if job.state != EXECUTED:
                     if await self._already_answered(job):
                         return
                     job = await self._execute(job)
-                await self._submit(job)
+                await self._send(job)
             except ChainError as exc:  # retried on the next pass of the follow loop
                 log.warning("job %d/%d: chain error: %s", job.service_id, job.call_id, exc)
 
@@ -153,12 +162,8 @@ class ChainOperator:
         if existing is None:
             return False
         log.info("job %d/%d already has a result on chain; not answering again", job.service_id, job.call_id)
-        await self.ledger.update(
-            job,
-            state=SUBMITTED,
-            receipt_hash="0x" + existing.receipt_hash.hex(),
-            signature="0x" + existing.signature.hex(),
-        )
+        on_chain = {"receipt_hash": "0x" + existing.receipt_hash.hex(), "signature": "0x" + existing.signature.hex()}
+        await self.ledger.update(job, state=SUBMITTED, **on_chain)
         return True
 
     async def _execute(self, job: ChainJob) -> ChainJob:
@@ -179,11 +184,11 @@ class ChainOperator:
         assert stored is not None
         return stored
 
-    async def _submit(self, job: ChainJob) -> None:
+    async def _send(self, job: ChainJob) -> None:
+        """Hand the stored result to the pool (not waiting for a block: the follow loop confirms it)."""
         assert job.output is not None and job.receipt_hash and job.signature
-        existing = await self.chain.job_result(job.service_id, job.call_id)
-        if existing is not None:  # we submitted it before a crash (or restart) and did not record it
-            await self.ledger.update(job, state=SUBMITTED)
+        if await self.chain.job_result(job.service_id, job.call_id) is not None:
+            await self.ledger.update(job, state=SUBMITTED)  # sent before a crash, and included
             return
         result = JobResult(
             receipt_hash=bytes.fromhex(job.receipt_hash[2:]),
@@ -192,9 +197,27 @@ class ChainOperator:
             exit_code=int(str(job.output["exit_code"])),
             reference=str(job.output["reference"])[:200],
         )
-        block_hash = await self.chain.submit_result(self.settings.account, job.service_id, job.call_id, result)
-        await self.ledger.update(job, state=SUBMITTED, submitted_block=block_hash)
-        log.info("job %d/%d: result submitted in %s", job.service_id, job.call_id, block_hash)
+        # Recorded as sent *before* it is sent: a crash in between leaves a record that waits for the
+        # extrinsic's era to end and sends again, never a second extrinsic while the first may land.
+        # One at a time: each takes the account's next nonce, which the pool must have seen.
+        async with self._sending:
+            extrinsic = await self.chain.prepare_result(
+                self.settings.account, job.service_id, job.call_id, result, mortal_blocks=self.settings.mortal_blocks
+            )
+            await self.ledger.update(
+                job, state=SENT, submitted_block=extrinsic.extrinsic_hash, valid_until=extrinsic.valid_until
+            )
+            await self.chain.send(extrinsic)
+        log.info("job %d/%d: result sent (%s)", job.service_id, job.call_id, extrinsic.extrinsic_hash)
+
+    async def _confirm(self, job: ChainJob) -> None:
+        """A sent result: on chain now (done), still includable (wait), or expired unincluded (send again)."""
+        if await self.chain.job_result(job.service_id, job.call_id) is not None:
+            await self.ledger.update(job, state=SUBMITTED)
+            log.info("job %d/%d: result on chain", job.service_id, job.call_id)
+        elif job.valid_until is not None and await self.chain.finalized_number() > job.valid_until:
+            log.warning("job %d/%d: result expired unincluded; sending it again", job.service_id, job.call_id)
+            await self.ledger.update(job, state=EXECUTED, valid_until=None)
 
     def _receipt(self, job: ChainJob, output: JobOutput) -> Receipt:
         return Receipt(

@@ -18,7 +18,7 @@ from store import Database
 from store import chain_jobs as stored
 from store.models import ChainJobRow
 
-RECEIVED, RUNNING, EXECUTED, SUBMITTED = "received", "running", "executed", "submitted"
+RECEIVED, RUNNING, EXECUTED, SENT, SUBMITTED = "received", "running", "executed", "sent", "submitted"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class ChainJob:
     receipt_hash: str | None
     signature: str | None
     submitted_block: str | None
+    valid_until: int | None
     attempts: int
 
     @classmethod
@@ -67,6 +68,7 @@ class ChainJob:
             receipt_hash=row.receipt_hash,
             signature=row.signature,
             submitted_block=row.submitted_block,
+            valid_until=row.valid_until,
             attempts=row.attempts,
         )
 
@@ -143,7 +145,7 @@ class ChainJobLedger:
             "receipt": job.receipt,
             "receipt_hash": job.receipt_hash,
             "signature": job.signature,
-            "submitted_block": job.submitted_block,
+            "submitted_extrinsic": job.submitted_block if job.state in (SENT, SUBMITTED) else None,
         }
 
 
@@ -162,4 +164,4 @@ def _job_name(job: int) -> str | None:
         return None
 
 
-__all__ = ["EXECUTED", "RECEIVED", "RUNNING", "SUBMITTED", "CalledJob", "ChainJob", "ChainJobLedger"]
+__all__ = ["EXECUTED", "RECEIVED", "RUNNING", "SENT", "SUBMITTED", "CalledJob", "ChainJob", "ChainJobLedger"]

@@ -197,8 +197,10 @@ class ChainJobRow(Base):
     """A job called on chain for one of this operator's services, and how far it got.
 
     ``state`` moves ``received`` → ``running`` → ``executed`` (output and signed receipt
-    stored) → ``submitted`` (the result is on chain). A result is only ever submitted from a
-    stored receipt, so a crash at any point never yields two different results.
+    stored) → ``sent`` (``submit_result`` in the pool, valid until block ``valid_until``) →
+    ``submitted`` (the result is on chain). A result is only ever sent from a stored receipt,
+    and sent again only once the earlier one can no longer be included, so a crash at any
+    point never yields two results.
     """
 
     __tablename__ = "chain_jobs"
@@ -220,6 +222,8 @@ class ChainJobRow(Base):
     receipt_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     signature: Mapped[str | None] = mapped_column(String(140), nullable=True)
     submitted_block: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    """The extrinsic hash while ``sent``; the including block's hash once known."""
+    valid_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('receipt_hash', sa.String(length=66), nullable=True),
     sa.Column('signature', sa.String(length=140), nullable=True),
     sa.Column('submitted_block', sa.String(length=66), nullable=True),
+    sa.Column('valid_until', sa.BigInteger(), nullable=True),
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
