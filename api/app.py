@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.host_routing import HostRouting
 from api.middleware import RequestContext
 from api.routes import branches, executions, health, instances, jobs, proxy, snapshots, stream, usage
 from service import Node, Settings, open_node
@@ -69,6 +70,8 @@ def create_app(
     app.include_router(jobs.router, prefix=API_PREFIX)
 
     app.add_middleware(RequestContext, max_bytes=settings.max_request_bytes)
+    if settings.proxy_domain:
+        app.add_middleware(HostRouting, domain=settings.proxy_domain, proxy_prefix=f"{API_PREFIX}/proxy")
     return app
 
 

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
 
     public_url: str | None = None
     """Base of the URLs of exposed services (e.g. ``https://node.example.com``); None: the request's own."""
+    proxy_domain: str | None = None
+    """Wildcard domain for host-based service URLs (``{name}-{instance}.{proxy_domain}``; DNS ``*.domain``
+    must reach this node); None: path-based URLs under ``/api/v1/proxy/``, which work on localhost."""
     forward_bind_address: str = "127.0.0.1"
     """Host address that port forwards listen on."""
     ssh_port_min: int = 22000

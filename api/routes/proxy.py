@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from http.cookies import SimpleCookie
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpcore
 from fastapi import APIRouter, Request, Response, WebSocket, WebSocketDisconnect
@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from api.deps import NodeDep, check_scope, key_from_headers
 from api.errors import ERROR_TABLE, envelope
+from api.host_routing import service_host
 from service import Node
 from service.endpoints import ExposedService
 from service.errors import ServiceError
@@ -56,10 +57,15 @@ WEBSOCKET_HANDSHAKE = {
 
 
 def service_url(request: Request, node: Node, service: ExposedService) -> str:
-    """The URL of an exposed service, token included, under ``FAAS_PUBLIC_URL`` or the request's base."""
-    base = (node.settings.public_url or str(request.base_url)).rstrip("/")
+    """The URL of an exposed service, token included: on its own host under ``FAAS_PROXY_DOMAIN`` when set,
+    else under the proxy path of ``FAAS_PUBLIC_URL`` or the request's base."""
+    base = urlsplit(node.settings.public_url or str(request.base_url))
+    if node.settings.proxy_domain:
+        port = f":{base.port}" if base.port else ""
+        host = service_host(service.name, service.instance_id, node.settings.proxy_domain)
+        return f"{base.scheme}://{host}{port}/?token={service.token}"
     path = request.app.url_path_for("proxy", instance_id=service.instance_id, name=service.name, path="")
-    return f"{base}{path}?token={service.token}"
+    return f"{base.geturl().rstrip('/')}{path}?token={service.token}"
 
 
 @router.api_route("/proxy/{instance_id}/{name}", methods=METHODS, include_in_schema=False)
@@ -99,7 +105,9 @@ async def proxy(instance_id: str, name: str, path: str, request: Request, node: 
     if tenant_id is None and request.query_params.get("token") and request.headers.get("sec-fetch-mode") == "navigate":
         # A browser opened the URL: its next requests (assets, XHR, WebSockets) carry no ?token=, a cookie does.
         secure = request.url.scheme == "https"
-        response.set_cookie(TOKEN_COOKIE, token or "", path=prefix, httponly=True, samesite="lax", secure=secure)
+        on_own_host = request.scope.get("state", {}).get("service_host", False)  # api/host_routing.py
+        path = "/" if on_own_host else prefix
+        response.set_cookie(TOKEN_COOKIE, token or "", path=path, httponly=True, samesite="lax", secure=secure)
     return response
 
 
