@@ -295,10 +295,12 @@ class InstanceOut(BaseModel):
     instance_id: str = Field(..., examples=["inst_0123456789abcdef01234567"])
     state: InstanceState
     language: Language
-    endpoints: dict[str, dict[str, str]] = Field(
+    endpoints: dict[str, str | dict[str, str]] = Field(
         ...,
-        description="Network endpoints of the instance, only those that exist: 'http' maps each exposed "
-        "service's name to its URL (POST /instances/{id}/expose). Run code in it with POST /execute {instance_id}",
+        description="Network endpoints of the instance, only those that exist: 'ssh' (ssh://root@host:port, once "
+        "GET /instances/{id}/ssh started its server) and 'http', each exposed service's name to its URL "
+        "(POST /instances/{id}/expose). Run code in it with POST /execute {instance_id}",
+        examples=[{"ssh": "ssh://root@node.example.com:22001", "http": {"webapp": "https://node.example.com/..."}}],
     )
     resources: InstanceResourcesOut
     ttl: int | None

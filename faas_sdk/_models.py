@@ -197,7 +197,8 @@ class InstanceEvent:
 class Instance:
     """A live context managed on its own; run code in it with ``execute(instance_id=...)``.
 
-    ``endpoints`` lists only endpoints that exist (none yet); ``expires_at`` is
+    ``endpoints`` lists only endpoints that exist: ``ssh`` (``ssh://root@host:port``) and ``http``
+    (service name → URL); ``expires_at`` is
     ``created_at + ttl``. ``events`` holds its last 20 state transitions, oldest first,
     in single-instance answers; it is None in ``list_instances()`` pages, which omit them.
     """
@@ -205,7 +206,7 @@ class Instance:
     instance_id: str
     state: InstanceState
     language: Language
-    endpoints: dict[str, str]
+    endpoints: dict[str, Any]
     resources: InstanceResources
     ttl: int | None
     auto_stop: bool

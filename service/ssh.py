@@ -89,6 +89,11 @@ class SshService:
             fingerprint=server.host_key.get_fingerprint("sha256"),
         )
 
+    def url(self, instance_id: str) -> str | None:
+        """``ssh://root@host:port`` of the instance's SSH server once it runs (the caller has checked the tenant)."""
+        server = self._servers.get(instance_id)
+        return f"ssh://{USERNAME}@{self._public_host()}:{server.port}" if server is not None else None
+
     async def close(self) -> None:
         for instance_id in list(self._servers):
             await self._drop(instance_id)

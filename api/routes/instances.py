@@ -39,12 +39,18 @@ from service.snapshots import check_page
 router = APIRouter(tags=["instances"])
 
 
-Endpoints = dict[str, dict[str, str]]
+Endpoints = dict[str, Any]
 
 
 def _endpoints(request: Request, node: Node, instance_id: str) -> Endpoints:
+    endpoints: Endpoints = {}
+    ssh = node.ssh.url(instance_id)
+    if ssh is not None:
+        endpoints["ssh"] = ssh
     services = node.endpoints.services(instance_id)
-    return {"http": {s.name: service_url(request, node, s) for s in services}} if services else {}
+    if services:
+        endpoints["http"] = {s.name: service_url(request, node, s) for s in services}
+    return endpoints
 
 
 def _fields(record: InstanceRecord, endpoints: Endpoints) -> dict[str, Any]:
@@ -203,7 +209,7 @@ async def get_ssh_access(instance_id: str, node: NodeDep, principal: ExecutePrin
         username=access.username,
         private_key=access.private_key,
         fingerprint=access.fingerprint,
-        ssh_url=f"ssh://{access.username}@{access.host}:{access.port}",
+        ssh_url=node.ssh.url(instance_id) or f"ssh://{access.username}@{access.host}:{access.port}",
     )
 
 

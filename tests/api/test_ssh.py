@@ -95,6 +95,7 @@ async def test_a_real_ssh_client_logs_in_and_runs_commands_inside_the_instance(
     assert access["private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert access["fingerprint"].startswith("SHA256:")
     assert access["ssh_url"] == f"ssh://root@{access['host']}:{access['port']}"
+    assert (await call(api, "GET", f"/instances/{instance}"))["endpoints"]["ssh"] == access["ssh_url"]
     ssh = Ssh(access, tmp_path)
 
     code, out, err = await ssh.run("cat /workspace/note; echo; id -u; hostname; cat /proc/1/cmdline | tr '\\0' ' '")

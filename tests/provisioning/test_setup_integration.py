@@ -52,8 +52,10 @@ def test_image_has_labels_user_and_layout(first_setup: SetupReport, engine: Dock
         " os.path.exists('/etc/ssl/certs/ca-certificates.crt'), os.path.exists('/usr/share/man/man1')]))"
     )
     out = docker_run(reference, "/usr/bin/python3", "-c", probe)
+    # The python image's development environments (Jupyter, websockify) depend on Debian's CA bundle.
+    ca_bundle = language == "python"
     assert json.loads(out) == [
-        1000, 1000, "sandbox", "/workspace", "/workspace", 1000, 1000, True, [], False, False,
+        1000, 1000, "sandbox", "/workspace", "/workspace", 1000, 1000, True, [], ca_bundle, False,
     ]  # fmt: skip
 
 
