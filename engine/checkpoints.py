@@ -42,6 +42,8 @@ from engine.errors import CheckpointFailed, DockerAPIError, DockerNotFound, Engi
 from engine.sandbox import remove_quietly
 
 log = logging.getLogger(__name__)
+CONTENT_CONFLICT_RETRIES_S = (0.05, 0.2, 0.5)
+"""Pauses before each retry of a restore that hit Docker's content upload conflict."""
 
 NAME_PREFIX = "ckpt_"
 _CRIU_LOG = re.compile(r"(?:path=|log file:)\s*(\S+\.log)")
@@ -266,19 +268,23 @@ async def start_fork(docker: DockerClient, container_id: str, checkpoint_name: s
 
 
 async def _start_from_checkpoint(docker: DockerClient, container_id: str, checkpoint_name: str) -> None:
-    """Start from a checkpoint, once more after Docker 20.10's spurious upload conflict.
+    """Start from a checkpoint, again after Docker 20.10's spurious upload conflict.
 
     That daemon uploads the checkpoint into containerd's content store before restoring and
     sometimes fails with "commit failed: content sha256:…: already exists" (moby/moby#42900)
-    when identical content was uploaded before; nothing has started then, so a retry is safe.
+    when identical content was uploaded before or is being uploaded by another restore at the
+    same moment; nothing has started then, so retrying is safe. Seen twice in a row under load.
     """
-    try:
-        await docker.start_from_checkpoint(container_id, checkpoint_name)
-    except DockerAPIError as exc:
-        if "already exists" not in exc.message:
-            raise
+    for pause in CONTENT_CONFLICT_RETRIES_S:
+        try:
+            await docker.start_from_checkpoint(container_id, checkpoint_name)
+            return
+        except DockerAPIError as exc:
+            if "already exists" not in exc.message:
+                raise
         log.info("restore of %s hit Docker's content upload conflict; retrying", container_id[:12])
-        await docker.start_from_checkpoint(container_id, checkpoint_name)
+        await asyncio.sleep(pause)
+    await docker.start_from_checkpoint(container_id, checkpoint_name)
 
 
 async def _redo_skipped_start_steps(docker: DockerClient, container_id: str) -> None:
