@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.requests import HTTPConnection
 
 from service import Forbidden, Node, Principal
 from service.rate_limits import check as check_rate_limit
@@ -42,11 +43,11 @@ async def get_principal(
     return await authenticate(request, node, key_from_headers(authorization, x_api_key))
 
 
-async def authenticate(request: Request, node: Node, key: str | None) -> Principal:
-    """The principal of ``key``, counted against its rate limits (limit headers noted on the request)."""
+async def authenticate(connection: HTTPConnection, node: Node, key: str | None) -> Principal:
+    """The principal of ``key``, counted against its rate limits (limit headers noted on the request or WebSocket)."""
     principal = await node.api_keys.authenticate(key)
     decision = await node.rate_limiter.hit(principal.key_id, node.limits_for(principal))
-    request.state.rate_limit_headers = decision.headers()
+    connection.state.rate_limit_headers = decision.headers()
     check_rate_limit(decision)
     return principal
 

@@ -23,13 +23,12 @@ from starlette.requests import HTTPConnection
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from api.deps import NodeDep, check_scope, key_from_headers
+from api.deps import NodeDep, authenticate, check_scope, key_from_headers
 from api.errors import ERROR_TABLE, envelope
 from api.host_routing import service_host
 from service import Node
 from service.endpoints import ExposedService
 from service.errors import ServiceError
-from service.rate_limits import check as check_rate_limit
 
 router = APIRouter(tags=["proxy"])
 
@@ -193,17 +192,11 @@ def _token(connection: HTTPConnection) -> str | None:
 
 
 async def _tenant(connection: HTTPConnection, node: Node) -> str | None:
-    """The tenant of the API key sent, if one was (checked and counted like any API call).
-
-    As :func:`api.deps.authenticate`, which takes only HTTP requests, not WebSockets.
-    """
+    """The tenant of the API key sent, if one was (checked and counted like any API call)."""
     key = key_from_headers(connection.headers.get("authorization"), connection.headers.get("x-api-key"))
     if key is None:
         return None
-    principal = await node.api_keys.authenticate(key)
-    decision = await node.rate_limiter.hit(principal.key_id, node.limits_for(principal))
-    connection.state.rate_limit_headers = decision.headers()
-    check_rate_limit(decision)
+    principal = await authenticate(connection, node, key)
     check_scope(principal, "execute")
     return principal.tenant_id
 
