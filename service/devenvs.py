@@ -111,12 +111,7 @@ class DevEnvironments:
         self.instances = instances
         self.endpoints = endpoints
         self._environments: dict[str, _Environments] = {}
-        self._full_paths: set[tuple[str, str]] = set()
         instances.hooks.append(self)
-
-    def wants_full_path(self, instance_id: str, name: str) -> bool:
-        """Whether the proxy passes this service its whole path, prefix included (Jupyter routes under it)."""
-        return (instance_id, name) in self._full_paths
 
     async def jupyter(self, tenant_id: str, instance_id: str, proxy_prefix: str) -> DevEnvironment:
         """The instance's Jupyter server, started on the first call; ``proxy_prefix`` is its path on the proxy.
@@ -161,9 +156,7 @@ class DevEnvironments:
             if known is not None and known.service in self.endpoints.services(instance_id):
                 return known
             # When the user unexposed it, the server still runs: exposing it again is enough.
-            service = await self._expose(tenant_id, instance_id, kind, port)
-            if prefix != "/":
-                self._full_paths.add((instance_id, kind))
+            service = await self._expose(tenant_id, instance_id, kind, port, keep_prefix=prefix != "/")
             password = known.password if known else (secrets.token_urlsafe(6)[:8] if kind == "vnc" else "")
             if known is None:
                 await self._run(instance, script, {**env, "VNC_PASSWORD": password} if password else env)
@@ -172,14 +165,16 @@ class DevEnvironments:
             environments.started[kind] = started
             return started
 
-    async def _expose(self, tenant_id: str, instance_id: str, kind: str, port: int) -> ExposedService:
+    async def _expose(
+        self, tenant_id: str, instance_id: str, kind: str, port: int, *, keep_prefix: bool
+    ) -> ExposedService:
         with contextlib.suppress(Conflict):
-            return await self.endpoints.expose(tenant_id, instance_id, kind, port)
+            return await self.endpoints.expose(tenant_id, instance_id, kind, port, keep_prefix=keep_prefix)
         # Either the instance is not running (raised again below) or the name is taken.
-        found = [s for s in self.endpoints.services(instance_id) if s.name == kind]
-        if found and found[0].port == port:
-            return found[0]
-        return await self.endpoints.expose(tenant_id, instance_id, kind, port)
+        found = self.endpoints.service(instance_id, kind)
+        if found is not None and (found.port, found.keep_prefix) == (port, keep_prefix):
+            return found
+        return await self.endpoints.expose(tenant_id, instance_id, kind, port, keep_prefix=keep_prefix)
 
     async def _run(self, instance: Instance, script: str, env: dict[str, str]) -> None:
         """Run ``script`` from the instance's own interpreter; it only starts detached servers, so it ends at once.
@@ -225,7 +220,6 @@ class DevEnvironments:
 
     async def stopped(self, instance: Instance) -> None:
         self._environments.pop(instance.instance_id, None)
-        self._full_paths = {key for key in self._full_paths if key[0] != instance.instance_id}
 
 
 async def _no_body() -> AsyncIterator[bytes]:

@@ -46,6 +46,8 @@ class ExposedService:
     port: int
     token: str
     """Grants access without an API key, as ``?token=`` (or the ``X-Service-Token`` header)."""
+    keep_prefix: bool = False
+    """Send the server the whole path, proxy prefix included (servers that route under a base URL: Jupyter)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ class EndpointService:
 
     # ---- exposed HTTP services ----------------------------------------------------------------
 
-    async def expose(self, tenant_id: str, instance_id: str, name: str, port: int) -> ExposedService:
+    async def expose(
+        self, tenant_id: str, instance_id: str, name: str, port: int, *, keep_prefix: bool = False
+    ) -> ExposedService:
         """Expose the HTTP server on ``port`` inside the tenant's running instance as ``name``.
 
         Raises:
@@ -97,7 +101,7 @@ class EndpointService:
         endpoints = await self._prepare(instance)
         if name in endpoints.services:
             raise Conflict(f"service {name!r} is already exposed", details={"name": name})
-        service = ExposedService(instance_id, name, port, secrets.token_urlsafe(24))
+        service = ExposedService(instance_id, name, port, secrets.token_urlsafe(24), keep_prefix)
         endpoints.services[name] = service
         return service
 
@@ -111,6 +115,11 @@ class EndpointService:
         endpoints = self._endpoints.get(instance_id)
         if endpoints is None or endpoints.services.pop(name, None) is None:
             raise NotFound(f"no service {name!r} is exposed", details={"name": name})
+
+    def service(self, instance_id: str, name: str) -> ExposedService | None:
+        """The exposed service ``name`` of the instance (the caller has checked access)."""
+        endpoints = self._endpoints.get(instance_id)
+        return endpoints.services.get(name) if endpoints else None
 
     def services(self, instance_id: str) -> list[ExposedService]:
         """The instance's exposed services (the caller has checked the tenant)."""

@@ -81,7 +81,7 @@ async def proxy(instance_id: str, name: str, path: str, request: Request, node: 
     tenant_id = await _tenant(request, node)
     await node.endpoints.authorize(instance_id, name, tenant_id=tenant_id, token=token)
     prefix = request.app.url_path_for("proxy", instance_id=instance_id, name=name, path="")
-    full = node.devenvs.wants_full_path(instance_id, name)
+    full = _keeps_prefix(node, instance_id, name)
     try:
         upstream = await node.endpoints.send(
             instance_id, name, request.method, _target(request, prefix, path, full=full), _headers(request, prefix),
@@ -121,7 +121,7 @@ async def proxy_websocket(websocket: WebSocket, instance_id: str, name: str, pat
         await _deny(websocket, _error_response(exc))
         return
     prefix = websocket.app.url_path_for("proxy", instance_id=instance_id, name=name, path="")
-    target = _target(websocket, prefix, path, full=node.devenvs.wants_full_path(instance_id, name))
+    target = _target(websocket, prefix, path, full=_keeps_prefix(node, instance_id, name))
     headers = [(k, v) for k, v in _headers(websocket, prefix) if k not in WEBSOCKET_HANDSHAKE and k != "origin"]
     try:
         upstream = await node.endpoints.open_websocket(
@@ -199,6 +199,11 @@ async def _tenant(connection: HTTPConnection, node: Node) -> str | None:
     principal = await authenticate(connection, node, key)
     check_scope(principal, "execute")
     return principal.tenant_id
+
+
+def _keeps_prefix(node: Node, instance_id: str, name: str) -> bool:
+    service = node.endpoints.service(instance_id, name)
+    return service is not None and service.keep_prefix
 
 
 def _target(request: HTTPConnection, prefix: str, path: str, *, full: bool = False) -> str:
