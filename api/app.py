@@ -13,7 +13,20 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.host_routing import HostRouting
 from api.middleware import RequestContext
-from api.routes import branches, executions, health, instances, jobs, proxy, snapshots, stream, usage
+from api.routes import (
+    branches,
+    dev_environments,
+    executions,
+    health,
+    instance_access,
+    instance_files,
+    instances,
+    jobs,
+    proxy,
+    snapshots,
+    stream,
+    usage,
+)
 from service import Node, Settings, open_node
 
 API_PREFIX = "/api/v1"
@@ -65,6 +78,9 @@ def create_app(
     app.include_router(snapshots.router, prefix=API_PREFIX)
     app.include_router(branches.router, prefix=API_PREFIX)
     app.include_router(instances.router, prefix=API_PREFIX)
+    app.include_router(instance_access.router, prefix=API_PREFIX)
+    app.include_router(instance_files.router, prefix=API_PREFIX)
+    app.include_router(dev_environments.router, prefix=API_PREFIX)
     app.include_router(stream.router, prefix=API_PREFIX)
     app.include_router(proxy.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
