@@ -249,6 +249,7 @@ class MergeOut(BaseModel):
 
 
 InstanceState = Literal["starting", "running", "paused", "stopped"]
+InstanceNetwork = Literal["none", "egress"]
 
 
 class InstanceResourcesIn(BaseModel):
@@ -275,6 +276,12 @@ class InstanceIn(BaseModel):
     ttl: int | None = Field(None, gt=0, description="Seconds after creation at which it is stopped, whatever its state")
     auto_stop: bool = Field(True, description="Stop it after the node's idle timeout when it runs nothing")
     metadata: Metadata | None = None
+    network: InstanceNetwork = Field(
+        "none",
+        description="none: loopback only. egress: outbound internet through the node's firewalled bridge (never "
+        "the node itself, its Docker engine, private ranges or other instances); only on nodes with "
+        "FAAS_INSTANCE_EGRESS, and only for fresh instances (not from a snapshot)",
+    )
 
 
 class InstanceResourcesOut(BaseModel):
@@ -306,6 +313,7 @@ class InstanceOut(BaseModel):
     ttl: int | None
     auto_stop: bool
     snapshot_id: str | None = Field(..., description="The snapshot it started from")
+    network: InstanceNetwork = Field(..., description="none (loopback only) or egress (outbound internet)")
     stopped_reason: str | None
     metadata: Metadata
     created_at: datetime

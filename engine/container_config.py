@@ -91,6 +91,7 @@ def checkpointable_config(
     agent_dir: str,
     node_id: str,
     command: list[str] | None = None,
+    network: str | None = None,
 ) -> dict[str, Any]:
     """Container-create body for a sandbox that CRIU can checkpoint, restore and fork.
 
@@ -105,6 +106,7 @@ def checkpointable_config(
 
     Args:
         command: the container's PID 1 instead of the agent (e.g. a long-lived interpreter).
+        network: a Docker network to join (the engine's firewalled egress bridge); None: no network at all.
     """
     body = sandbox_config(
         image=image, runtime=runtime, resources=resources, policy=policy, agent_dir=agent_dir, node_id=node_id
@@ -121,6 +123,9 @@ def checkpointable_config(
     # A restored container would otherwise see the host's whole cgroup tree under /sys/fs/cgroup
     # (other containers' ids and limits); in its own cgroup namespace it sees only its own cgroup.
     host["CgroupnsMode"] = "private"
+    if network is not None:
+        body["NetworkDisabled"] = False
+        host["NetworkMode"] = network
     if policy.seccomp_profile is not None:
         # The Engine API takes the profile's content, as the docker CLI sends it for a file.
         host["SecurityOpt"] = [*host["SecurityOpt"], f"seccomp={policy.seccomp_profile}"]

@@ -28,6 +28,7 @@ from typing import Any
 from engine import checkpoints
 from engine.cgroup import CgroupPaths, cgroup_of, read_usage
 from engine.docker import DockerClient
+from engine.egress import ensure_egress
 from engine.errors import CheckpointFailed, EngineError, SandboxFailure, SnapshotCorrupted
 from engine.exec_process import kill_strays
 from engine.executor import Executor, Reservation
@@ -72,6 +73,8 @@ class PausedState:
     workspace_mb: int | None
     checkpoint_tree: str
     size_bytes: int
+    network: str | None = None
+    """The Docker network it was on (and resumes on); None: none."""
 
 
 def state_checksum(
@@ -102,8 +105,11 @@ class LiveContext:
         reservation: Reservation,
         output_limit: int,
         workspace_mb: int | None = None,
+        network: str | None = None,
     ) -> None:
         self.session = session
+        self.network = network
+        """The Docker network it is on (the firewalled egress bridge); None: no network but loopback."""
         self.workspace_mb = workspace_mb
         """Size of its ``/workspace`` tmpfs; None: the node policy's."""
         self.output_limit = output_limit
@@ -190,7 +196,9 @@ class ContextEngine:
         policy = self.executor.config.policy
         return policy if workspace_mb is None else replace(policy, workspace_mb=workspace_mb)
 
-    def _config(self, language: str, image: str, resources: Resources, workspace_mb: int | None) -> dict[str, Any]:
+    def _config(
+        self, language: str, image: str, resources: Resources, workspace_mb: int | None, network: str | None
+    ) -> dict[str, Any]:
         config = self.executor.config
         return session_config(
             language=language,
@@ -199,13 +207,17 @@ class ContextEngine:
             policy=self._policy(workspace_mb),
             node_id=config.node_id,
             agent_dir=config.agent_dir,
+            network=network,
         )
 
-    async def start(self, language: str, resources: Resources, *, workspace_mb: int | None = None) -> LiveContext:
+    async def start(
+        self, language: str, resources: Resources, *, workspace_mb: int | None = None, egress: bool = False
+    ) -> LiveContext:
         """A fresh context on the language's current runtime image.
 
         Args:
             workspace_mb: size of its ``/workspace`` tmpfs (memory-backed); None: the node policy's.
+            egress: join the firewalled egress bridge (:mod:`engine.egress`), created on demand; False: no network.
 
         Raises:
             CapacityExceeded: the node's memory budget is used up.
@@ -213,6 +225,7 @@ class ContextEngine:
             SandboxFailure: the sandbox did not come up.
         """
         image_id = self.executor.image_id(language)
+        network = await ensure_egress(self.docker) if egress else None
         reservation = self.executor.reserve(resources)
         try:
             session = await InterpreterSession.start(
@@ -223,11 +236,12 @@ class ContextEngine:
                 policy=self._policy(workspace_mb),
                 node_id=self.executor.config.node_id,
                 agent_dir=self.executor.config.agent_dir,
+                network=network,
             )
         except BaseException:
             reservation.release()
             raise
-        return await self._wrap(session, resources, image_id, reservation, workspace_mb)
+        return await self._wrap(session, resources, image_id, reservation, workspace_mb, network)
 
     async def start_with_workspace(self, language: str, resources: Resources, workspace: WorkspaceTree) -> LiveContext:
         """A fresh context whose workspace holds ``workspace`` (e.g. the result of a merge)."""
@@ -274,6 +288,7 @@ class ContextEngine:
             workspace_mb=context.workspace_mb,
             checkpoint_tree=tree.checksum,
             size_bytes=tree.size_bytes,
+            network=context.network,
         )
 
     async def resume(self, state: PausedState, store: SnapshotStore) -> LiveContext:
@@ -284,7 +299,13 @@ class ContextEngine:
             CheckpointFailed: CRIU could not restore it.
         """
         return await self._restore(
-            state.language, state.image_id, state.resources, state.checkpoint_tree, store, state.workspace_mb
+            state.language,
+            state.image_id,
+            state.resources,
+            state.checkpoint_tree,
+            store,
+            state.workspace_mb,
+            state.network,
         )
 
     async def _dump(self, context: LiveContext, store: SnapshotStore, *, leave_running: bool) -> StoredTree:
@@ -331,14 +352,17 @@ class ContextEngine:
         checkpoint_tree: str,
         store: SnapshotStore,
         workspace_mb: int | None = None,
+        network: str | None = None,
     ) -> LiveContext:
+        if network is not None:
+            network = await ensure_egress(self.docker)
         reservation = self.executor.reserve(resources)
         try:
             container_id = await checkpoints.stage_restore(
                 self.docker,
                 RESTORE_NAME,
                 _materializer(store, checkpoint_tree),
-                config=self._config(language, image_id, resources, workspace_mb),
+                config=self._config(language, image_id, resources, workspace_mb, network),
                 name=f"faas-session-{language}-{uuid.uuid4().hex[:12]}",
             )
             await checkpoints.start_fork(self.docker, container_id, RESTORE_NAME)
@@ -350,7 +374,7 @@ class ContextEngine:
         except BaseException:
             reservation.release()
             raise
-        return await self._wrap(session, resources, image_id, reservation, workspace_mb)
+        return await self._wrap(session, resources, image_id, reservation, workspace_mb, network)
 
     async def _wrap(
         self,
@@ -359,6 +383,7 @@ class ContextEngine:
         image_id: str,
         reservation: Reservation,
         workspace_mb: int | None,
+        network: str | None = None,
     ) -> LiveContext:
         try:
             state = await self.docker.inspect_container(session.container_id)
@@ -375,6 +400,7 @@ class ContextEngine:
             reservation=reservation,
             output_limit=self.executor.config.policy.output_limit_bytes,
             workspace_mb=workspace_mb,
+            network=network,
         )
 
 

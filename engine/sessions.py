@@ -100,8 +100,12 @@ def session_config(
     policy: SandboxPolicy,
     node_id: str,
     agent_dir: str = AGENT_DIR,
+    network: str | None = None,
 ) -> dict[str, Any]:
-    """Container-create body of a session sandbox; forks of a session must be created from the same body."""
+    """Container-create body of a session sandbox; forks of a session must be created from the same body.
+
+    ``network``: a Docker network to join; None: none at all.
+    """
     if language not in SESSION_COMMANDS:
         raise UnsupportedLanguage(f"no sessions for {language!r}; supported: {', '.join(SESSION_LANGUAGES)}")
     runtime = RUNTIMES[language]
@@ -113,6 +117,7 @@ def session_config(
         agent_dir=agent_dir,
         node_id=node_id,
         command=SESSION_COMMANDS[language],
+        network=network,
     )
     # The runner's environment is the user's (a cell's, or that of the builds and runs it starts).
     env = program_env(runtime, {})
@@ -153,6 +158,7 @@ class InterpreterSession:
         policy: SandboxPolicy,
         node_id: str,
         agent_dir: str = AGENT_DIR,
+        network: str | None = None,
     ) -> InterpreterSession:
         """Create, attach and start a session sandbox; returns once its interpreter is ready.
 
@@ -161,7 +167,13 @@ class InterpreterSession:
             SandboxFailure: the sandbox did not come up (it is removed).
         """
         config = session_config(
-            language=language, image=image, resources=resources, policy=policy, node_id=node_id, agent_dir=agent_dir
+            language=language,
+            image=image,
+            resources=resources,
+            policy=policy,
+            node_id=node_id,
+            agent_dir=agent_dir,
+            network=network,
         )
         started = await start_with_agent(docker, config, name=f"faas-session-{language}-{uuid.uuid4().hex[:12]}")
         return cls(docker, started.container_id, language, started.channel)

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_instance_disk_gb: float = 4.0
     """Largest ``disk_gb`` an instance may ask for: its ``/workspace`` tmpfs, which is memory-backed."""
     max_instance_ttl_s: int = 7 * 24 * 3600
+    instance_egress: bool = False
+    """Allow instances with ``network: egress``: internet access through a firewalled bridge that cannot
+    reach this host, its Docker engine or other containers (``engine.egress``); off: no network at all."""
 
     public_url: str | None = None
     """Base of the URLs of exposed services (e.g. ``https://node.example.com``); None: the request's own."""

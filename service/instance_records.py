@@ -26,6 +26,8 @@ class InstanceOptions:
     auto_stop: bool = True
     """Stopped after the node's idle timeout when it runs nothing."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    network: str = "none"
+    """``none`` (loopback only) or ``egress`` (internet through the node's firewalled bridge)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class RequestedInstance:
     ttl_s: int | None = None
     auto_stop: bool = True
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    network: str = "none"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class InstanceRecord:
     updated_at: datetime
     expires_at: datetime | None
     events: list[InstanceEvent]
+    network: str = "none"
 
     @classmethod
     def from_row(cls, row: InstanceRow, events: list[InstanceEventRow]) -> InstanceRecord:
@@ -87,6 +91,7 @@ class InstanceRecord:
             updated_at=row.updated_at,
             expires_at=row.expires_at,
             events=[InstanceEvent(e.from_state, e.to_state, e.reason, e.at) for e in events],
+            network=row.network,
         )
 
 
@@ -126,7 +131,31 @@ def instance_options(request: RequestedInstance, snapshot: SnapshotRow | None, s
         ttl_s=request.ttl_s,
         auto_stop=request.auto_stop,
         metadata=request.metadata,
+        network=network(request.network, snapshot, settings),
     )
+
+
+NETWORKS = ("none", "egress")
+
+
+def network(requested: str, snapshot: SnapshotRow | None, settings: Settings) -> str:
+    """The instance's network, if this node allows it (pure)."""
+    if requested not in NETWORKS:
+        raise InvalidRequest(
+            f"unknown network {requested!r}; instances have {' or '.join(NETWORKS)}",
+            details={"field": "network", "networks": list(NETWORKS)},
+        )
+    if requested == "egress" and not settings.instance_egress:
+        raise InvalidRequest(
+            "network egress is disabled on this node (FAAS_INSTANCE_EGRESS); instances here have no network",
+            details={"field": "network", "allowed": ["none"]},
+        )
+    if requested == "egress" and snapshot is not None:
+        raise InvalidRequest(
+            "an instance from a snapshot starts without network access; omit network or use none",
+            details={"field": "network", "allowed": ["none"]},
+        )
+    return requested
 
 
 def workspace_mb(disk_gb: float | None, snapshot: SnapshotRow | None, settings: Settings) -> int | None:

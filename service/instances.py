@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from engine import EngineError, Resources
+from engine import CheckpointFailed, EngineError, Resources
 from engine.contexts import ContextEngine, LiveContext, PausedState
 from engine.snapshot_store import SnapshotStore
 from service.config import Settings
@@ -150,7 +150,9 @@ class InstanceService:
         options = options or InstanceOptions()
 
         def open_context() -> Awaitable[LiveContext]:
-            return self.contexts.start(language, resources, workspace_mb=options.workspace_mb)
+            return self.contexts.start(
+                language, resources, workspace_mb=options.workspace_mb, egress=options.network == "egress"
+            )
 
         return await self._launch(tenant_id, language, resources, options, open_context, snapshot_id=None)
 
@@ -194,7 +196,9 @@ class InstanceService:
         async def started() -> LiveContext:
             return context
 
-        options = InstanceOptions(workspace_mb=context.workspace_mb)
+        options = InstanceOptions(
+            workspace_mb=context.workspace_mb, network="none" if context.network is None else "egress"
+        )
         try:
             return await self._launch(
                 tenant_id, context.language, context.resources, options, started, snapshot_id=snapshot_id
@@ -229,6 +233,7 @@ class InstanceService:
             expires_at=expires_at,
             auto_stop=options.auto_stop,
             meta=dict(options.metadata),
+            network=options.network,
             stopped_reason=None,
             created_at=now,
             updated_at=now,
@@ -329,6 +334,8 @@ class InstanceService:
                     instance.state = "running"
                     for hook in self.hooks:
                         await hook.running(instance)
+                    if isinstance(exc, CheckpointFailed) and instance.context.network is not None:
+                        raise _networked_checkpoint_refused(instance_id, exc) from exc
                     raise translate_engine_error(exc) from exc
                 await self._record(instance_id, "running", "paused", "paused by request", container_id=None)
         return await self.record(tenant_id, instance_id)
@@ -454,6 +461,16 @@ class InstanceService:
                 await self.reap_idle()
             except Exception:  # the reaper must outlive one failed round
                 log.exception("stopping expired or idle instances failed")
+
+
+def _networked_checkpoint_refused(instance_id: str, exc: CheckpointFailed) -> Conflict:
+    # CRIU cannot dump connected TCP sockets without --tcp-established, and restoring them into a
+    # new sandbox with another address would not work anyway; listening sockets are fine.
+    return Conflict(
+        f"instances with network access cannot be checkpointed on this node while they hold open network "
+        f"connections; instance {instance_id} keeps running (close its connections and pause again): {exc}",
+        details={"instance_id": instance_id, "reason": "network", "network": "egress"},
+    )
 
 
 def _not_found(instance_id: str) -> NotFound:

@@ -129,7 +129,19 @@ class SnapshotService:
         merged_from: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> SnapshotRecord:
-        """Snapshot a live context and record it (the context keeps running)."""
+        """Snapshot a live context and record it (the context keeps running).
+
+        Raises:
+            Conflict: the context has network access: its checkpoint would not restore without that network.
+        """
+        if context.network is not None:
+            # A checkpoint taken on the egress bridge fails to restore into a sandbox without a network
+            # (CRIU 4.1.1, runc --empty-ns network), and snapshots do not record a network to restore onto.
+            raise Conflict(
+                "instances with network access cannot be checkpointed into snapshots on this node; "
+                "start the instance with network none to snapshot it (pause and resume do work)",
+                details={"reason": "network", "network": "egress"},
+            )
         try:
             state = await self.contexts.capture(context)
         except EngineError as exc:

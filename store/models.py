@@ -173,6 +173,8 @@ class InstanceRow(Base):
     auto_stop: Mapped[bool] = mapped_column(Boolean)
     """Stopped after the node's idle timeout when it runs nothing; False: only ``ttl_s`` stops it."""
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    network: Mapped[str] = mapped_column(String(10), server_default="none")
+    """``none`` (loopback only) or ``egress`` (the node's firewalled internet bridge)."""
     stopped_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column()

@@ -54,6 +54,7 @@ def _fields(record: InstanceRecord, endpoints: Endpoints) -> dict[str, Any]:
         "ttl": record.ttl_s,
         "auto_stop": record.auto_stop,
         "snapshot_id": record.snapshot_id,
+        "network": record.network,
         "stopped_reason": record.stopped_reason,
         "metadata": record.metadata,
         "created_at": record.created_at,
@@ -79,6 +80,7 @@ def _requested(body: InstanceIn) -> RequestedInstance:
         ttl_s=body.ttl,
         auto_stop=body.auto_stop,
         metadata=body.metadata or {},
+        network=body.network,
     )
 
 

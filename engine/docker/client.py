@@ -100,6 +100,19 @@ class DockerClient:
         result: list[JSON] = response.json()
         return result
 
+    async def inspect_network(self, name: str) -> JSON:
+        response = await self._request("GET", f"/networks/{quote(name, safe='')}")
+        result: JSON = response.json()
+        return result
+
+    async def create_network(self, body: JSON) -> str:
+        response = await self._request("POST", "/networks/create", body=body)
+        network_id: str = response.json()["Id"]
+        return network_id
+
+    async def remove_network(self, name: str) -> None:
+        await self._request("DELETE", f"/networks/{quote(name, safe='')}")
+
     async def attach(self, container_id: str) -> AttachedStream:
         """Attach to a container's stdin, stdout and stderr (before or after start)."""
         try:
