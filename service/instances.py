@@ -336,6 +336,11 @@ class InstanceService:
                         await hook.running(instance)
                     if isinstance(exc, CheckpointFailed) and instance.context.network is not None:
                         raise _networked_checkpoint_refused(instance_id, exc) from exc
+                    if isinstance(exc, CheckpointFailed):  # the instance's state, not a failure of the node
+                        raise Conflict(
+                            f"instance {instance_id} could not be checkpointed and keeps running: {exc}",
+                            details={"instance_id": instance_id, "reason": "checkpoint"},
+                        ) from exc
                     raise translate_engine_error(exc) from exc
                 await self._record(instance_id, "running", "paused", "paused by request", container_id=None)
         return await self.record(tenant_id, instance_id)
