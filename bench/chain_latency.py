@@ -39,7 +39,8 @@ from _stats import summary
 from substrateinterface import Keypair, SubstrateInterface
 
 from blueprint import ExecuteJob, encode_job_args, render_blueprint
-from localnet import bootstrap_service, free_port, running_localnet
+from chain import ChainClient, ServicesClient
+from localnet import OperatorRegistration, bootstrap_service, free_port, running_localnet
 from operator_node import load_or_create_role_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -130,19 +131,15 @@ def called(substrate: SubstrateInterface, receipt: Any) -> int:
     raise RuntimeError(f"no JobCalled: {receipt.error_message}")
 
 
-def result_block(substrate: SubstrateInterface, service_id: int, call_id: int, start: int, timeout: float = 120) -> int:
-    """The block whose events hold the JobResultSubmitted of the call (scanning from ``start``)."""
+def result_block(services: ServicesClient, service_id: int, call_id: int, start: int, timeout: float = 120) -> int:
+    """The block holding the call's JobResultSubmitted (scanning best blocks from ``start``)."""
     deadline = time.monotonic() + timeout
     block = start
     while time.monotonic() < deadline:
-        head = substrate.get_block_number(substrate.get_chain_head())
+        head = services.chain.run(lambda substrate: int(substrate.get_block_number(substrate.get_chain_head())))
         while block <= head:
-            for item in substrate.get_events(substrate.get_block_hash(block)):
-                value = item.value
-                if value["event_id"] == "JobResultSubmitted":
-                    attributes = value["attributes"]
-                    if (int(attributes["service_id"]), int(attributes["call_id"])) == (service_id, call_id):
-                        return block
+            if any((r.service_id, r.call_id) == (service_id, call_id) for r in services.job_results_in(block)):
+                return block
             block += 1
         time.sleep(0.05)
     raise TimeoutError(f"no result for call {call_id}")
@@ -215,19 +212,19 @@ def main() -> None:
         data_dir = Path(scratch)
         port = free_port()
         role_key = load_or_create_role_key(data_dir).public_key_65
-        _, service_id = bootstrap_service(
-            localnet.url, render_blueprint(), role_key=role_key, rpc_address=f"http://127.0.0.1:{port}"
-        )
+        operator_registration = OperatorRegistration(alice, role_key, f"http://127.0.0.1:{port}")
+        _, service_id = bootstrap_service(localnet.url, render_blueprint(), [operator_registration])
         operator = start_operator(localnet.url, data_dir, port)
         clock = FinalizedClock(localnet.url)
         substrate = SubstrateInterface(url=localnet.url)
+        services = ServicesClient(ChainClient(localnet.url).connect())
         try:
             params = {"service_id": service_id, "job": 0, "args": encode_job_args(HELLO)}
             overhead, baseline = [], []
             for run in range(args.runs + 1):
                 receipt = submit(substrate, bob, "Services", "call", params)
                 call_id, call_block = called(substrate, receipt), event_block(substrate, receipt)
-                done_block = result_block(substrate, service_id, call_id, call_block)
+                done_block = result_block(services, service_id, call_id, call_block)
                 total = (clock.wait_for(done_block) - clock.wait_for(call_block)) * 1000
                 sample = total - execution_ms(f"http://127.0.0.1:{port}", service_id, call_id)
                 started = time.perf_counter()
@@ -244,12 +241,13 @@ def main() -> None:
             calls = job_calls_since(substrate, start, args.burst)
             first_final = min(clock.wait_for(block) for _, block in calls)
             last_final = max(
-                clock.wait_for(result_block(substrate, service_id, call_id, block)) for call_id, block in calls
+                clock.wait_for(result_block(services, service_id, call_id, block)) for call_id, block in calls
             )
             throughput = args.burst / (last_final - first_final)
             rest_throughput = rest_burst(f"http://127.0.0.1:{port}", args.burst)
         finally:
             substrate.close()
+            services.chain.close()
             clock.stop()
             operator.send_signal(signal.SIGINT)
             operator.wait(timeout=60)

@@ -1,6 +1,6 @@
 """A local Substrate-compatible development chain with Tangle's Services pallet, for substrate-interface."""
 
-from localnet.bootstrap import BootstrapError, bootstrap_service
+from localnet.bootstrap import BootstrapError, OperatorRegistration, bootstrap_service
 from localnet.chain import Chain
 from localnet.genesis import DEV_ACCOUNTS, dev_account
 from localnet.metadata import PALLET_INDEX, SPEC_VERSION, TRANSACTION_VERSION, metadata_bytes
@@ -15,6 +15,7 @@ __all__ = [
     "BootstrapError",
     "Chain",
     "LocalnetNode",
+    "OperatorRegistration",
     "RunningLocalnet",
     "bootstrap_service",
     "dev_account",

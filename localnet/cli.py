@@ -55,20 +55,21 @@ async def run(args: argparse.Namespace) -> None:
 async def _bootstrap(node: LocalnetNode, args: argparse.Namespace) -> None:
     from substrateinterface import Keypair
 
-    from localnet.bootstrap import bootstrap_service
+    from localnet.bootstrap import OperatorRegistration, bootstrap_service
 
     if args.role_key is None:
         raise SystemExit("--role-key is required with --bootstrap-blueprint")
     blueprint = json.loads(args.bootstrap_blueprint.read_text())
     manual = node.block_time == 0
+    operator = OperatorRegistration(
+        Keypair.create_from_uri(args.operator_seed), bytes.fromhex(args.role_key.removeprefix("0x")), args.rpc_address
+    )
     task = asyncio.to_thread(
         bootstrap_service,
         node.url,
         blueprint,
-        role_key=args.role_key,
-        rpc_address=args.rpc_address,
+        [operator],
         owner=Keypair.create_from_uri(args.owner_seed),
-        operator=Keypair.create_from_uri(args.operator_seed),
         permitted_callers=list(args.permitted_caller),
     )
     if manual:

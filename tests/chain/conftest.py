@@ -15,7 +15,7 @@ import pytest
 from attestations import Receipt, ReceiptSigner, blake2_256, receipt_hash, sha256
 from blueprint import JobResult, render_blueprint
 from chain import ChainClient, JobCallEvent, ServicesClient, load_keypair
-from localnet.bootstrap import bootstrap_service
+from localnet.bootstrap import OperatorRegistration, bootstrap_service
 from localnet.testing import RunningLocalnet, running_localnet
 
 OPERATOR_SEED = "//Bob"
@@ -133,13 +133,8 @@ def deployment() -> Iterator[Deployment]:
     signer = ReceiptSigner.generate()
     try:
         with running_localnet(block_time=0.2, finality_lag=2) as net:
-            blueprint_id, service_id = bootstrap_service(
-                net.url,
-                render_blueprint(),
-                role_key=signer.public_key_65,
-                rpc_address=endpoint.url,
-                operator=load_keypair(OPERATOR_SEED),
-            )
+            operator = OperatorRegistration(load_keypair(OPERATOR_SEED), signer.public_key_65, endpoint.url)
+            blueprint_id, service_id = bootstrap_service(net.url, render_blueprint(), [operator])
             chain = ChainClient(net.url).connect()
             try:
                 yield Deployment(net, chain, ServicesClient(chain), signer, endpoint, blueprint_id, service_id)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from substrateinterface import Keypair, SubstrateInterface
 
-from localnet.bootstrap import bootstrap_service
+from localnet.bootstrap import OperatorRegistration, bootstrap_service
 from localnet.testing import RunningLocalnet, running_localnet
 from tests.localnet.conftest import keypair
 from tests.localnet.test_metadata import sample_blueprint
@@ -31,10 +31,8 @@ def test_full_services_flow(localnet: RunningLocalnet, substrate: SubstrateInter
     blueprint_id, service_id = bootstrap_service(
         localnet.url,
         sample_blueprint(),
-        role_key=ROLE_KEY,
-        rpc_address="http://127.0.0.1:9000",
+        [OperatorRegistration(bob, bytes.fromhex(ROLE_KEY[2:]), "http://127.0.0.1:9000")],
         owner=alice,
-        operator=bob,
         permitted_callers=[alice.ss58_address],
     )
     prefs = substrate.query("Services", "Operators", [blueprint_id, bob.ss58_address]).value

@@ -9,22 +9,18 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from substrateinterface import Keypair, SubstrateInterface
+from substrateinterface import Keypair
 
 from blueprint import render_blueprint
+from chain import ChainClient, JobResultEvent, ServicesClient
+from localnet import OperatorRegistration, bootstrap_service, free_port
 from operator_node import load_or_create_role_key
 
 FAAS = str(Path(sys.executable).parent / "faas")
-
-
-def free_port() -> int:
-    from localnet import free_port as localnet_free_port
-
-    return localnet_free_port()
+ALICE = Keypair.create_from_uri("//Alice")
 
 
 @dataclass
@@ -88,76 +84,22 @@ class OperatorProcess:
         return httpx.get(f"{self.url}/api/v1/jobs/{service_id}/{call_id}", timeout=10)
 
 
-def submit(substrate: SubstrateInterface, who: Keypair, function: str, params: dict[str, Any]) -> list[Any]:
-    call = substrate.compose_call("Services", function, params)
-    extrinsic = substrate.create_signed_extrinsic(call=call, keypair=who)
-    receipt = substrate.submit_extrinsic(extrinsic, wait_for_inclusion=True)
-    assert receipt.is_success, receipt.error_message
-    return list(receipt.triggered_events)
+def bootstrap(url: str, operators: list[tuple[Keypair, OperatorProcess]]) -> Service:
+    """The blueprint, each operator (account, node) registered with its node's role key and REST address,
+    and one service they all run, requested by Alice."""
+    registrations = [OperatorRegistration(account, node.role_key, node.url) for account, node in operators]
+    blueprint_id, service_id = bootstrap_service(url, render_blueprint(), registrations, owner=ALICE)
+    return Service(url, blueprint_id, service_id)
 
 
-def event(events: list[Any], name: str) -> dict[str, Any]:
-    for item in events:
-        value = item.value
-        if value["module_id"] == "Services" and value["event_id"] == name:
-            attributes: dict[str, Any] = value["attributes"]
-            return attributes
-    raise AssertionError(f"no Services.{name} in {events}")
-
-
-def bootstrap(url: str, operators: list[tuple[Keypair, bytes, str]], owner: Keypair) -> Service:
-    """The blueprint, each operator registered (account, role key, REST address), one service they all run."""
-    substrate = SubstrateInterface(url=url)
-    try:
-        events = submit(substrate, owner, "create_blueprint", {"blueprint": render_blueprint()})
-        blueprint_id = int(event(events, "BlueprintCreated")["blueprint_id"])
-        for account, role_key, rpc_address in operators:
-            preferences = {"key": "0x" + role_key.hex(), "rpc_address": rpc_address}
-            submit(
-                substrate,
-                account,
-                "register",
-                {"blueprint_id": blueprint_id, "preferences": preferences, "registration_args": [], "value": 0},
-            )
-        request = {
-            "evm_origin": None,
-            "blueprint_id": blueprint_id,
-            "permitted_callers": [],
-            "operators": [account.ss58_address for account, _, _ in operators],
-            "request_args": [],
-            "asset_security_requirements": [],
-            "ttl": 0,
-            "payment_asset": {"Custom": 0},
-            "value": 0,
-            "membership_model": {"Fixed": {"min_operators": len(operators)}},
-        }
-        request_id = int(event(submit(substrate, owner, "request", request), "ServiceRequested")["request_id"])
-        service_id = None
-        for account, _, _ in operators:
-            approved = submit(substrate, account, "approve", {"request_id": request_id, "security_commitments": []})
-            for item in approved:
-                if item.value["event_id"] == "ServiceInitiated":
-                    service_id = int(item.value["attributes"]["service_id"])
-        assert service_id is not None
-        return Service(url, blueprint_id, service_id)
-    finally:
-        substrate.close()
-
-
-def results_for(url: str, service_id: int, call_id: int) -> list[dict[str, Any]]:
+def results_for(url: str, service_id: int, call_id: int) -> list[JobResultEvent]:
     """Every ``JobResultSubmitted`` for the call in the chain's blocks so far (duplicates included)."""
-    substrate = SubstrateInterface(url=url)
-    try:
-        head = substrate.get_block_number(substrate.get_chain_head())
-        found = []
-        for number in range(head + 1):
-            block_hash = substrate.get_block_hash(number)
-            for item in substrate.get_events(block_hash):
-                value = item.value
-                if value["module_id"] == "Services" and value["event_id"] == "JobResultSubmitted":
-                    attributes = value["attributes"]
-                    if (int(attributes["service_id"]), int(attributes["call_id"])) == (service_id, call_id):
-                        found.append({**attributes, "block": number})
-        return found
-    finally:
-        substrate.close()
+    with ChainClient(url) as chain:
+        services = ServicesClient(chain)
+        head = chain.run(lambda substrate: int(substrate.get_block_number(substrate.get_chain_head())))
+        return [
+            result
+            for number in range(head + 1)
+            for result in services.job_results_in(number)
+            if (result.service_id, result.call_id) == (service_id, call_id)
+        ]

@@ -26,11 +26,9 @@ from blueprint import (
 from chain import ChainClient, ServicesClient
 from faas_sdk.tangle import TangleFaaSClient, VerificationError, VerifiedResult
 from localnet import running_localnet
-from tests.operator_node.harness import FAAS, OperatorProcess, Service, bootstrap, results_for
+from tests.operator_node.harness import ALICE, FAAS, OperatorProcess, Service, bootstrap, results_for
 
 pytestmark = pytest.mark.slow
-
-ALICE = Keypair.create_from_uri("//Alice")
 
 
 @pytest.fixture
@@ -48,7 +46,7 @@ def operator(require_docker: None, chain: str, tmp_path: Path) -> Iterator[Opera
 
 @pytest.fixture
 def service(chain: str, operator: OperatorProcess) -> Service:
-    return bootstrap(chain, [(ALICE, operator.role_key, operator.url)], owner=ALICE)
+    return bootstrap(chain, [(ALICE, operator)])
 
 
 def client(service: Service, seed: str = "//Bob") -> TangleFaaSClient:
@@ -155,7 +153,7 @@ def test_the_operator_reconnects_after_the_localnet_restarts(require_docker: Non
     with running_localnet(block_time=0.25, finality_lag=1, base_path=base_path) as first:
         port = int(first.url.rsplit(":", 1)[1])
         operator.chain_url = first.url
-        service = bootstrap(first.url, [(ALICE, operator.role_key, operator.url)], owner=ALICE)
+        service = bootstrap(first.url, [(ALICE, operator)])
         operator.start()
         with client(service) as user:
             before = user.wait_for_result(user.submit_job(code="print('before')", language="python"), timeout=120)
@@ -178,9 +176,7 @@ def test_a_second_operator_does_not_answer_calls_assigned_to_the_first(
     first = OperatorProcess(chain, tmp_path / "first", seed="//Alice")
     second = OperatorProcess(chain, tmp_path / "second", seed="//Charlie")
     charlie = Keypair.create_from_uri("//Charlie")
-    service = bootstrap(
-        chain, [(ALICE, first.role_key, first.url), (charlie, second.role_key, second.url)], owner=ALICE
-    )
+    service = bootstrap(chain, [(ALICE, first), (charlie, second)])
     first.start()
     second.start()
     try:
@@ -192,7 +188,7 @@ def test_a_second_operator_does_not_answer_calls_assigned_to_the_first(
             results = results_for(chain, service.service_id, call_id)
             assert len(results) == 1
             expected = (ALICE if call_id % 2 == 0 else charlie).ss58_address
-            assert results[0]["operator"] in (expected, "0x" + Keypair(ss58_address=expected).public_key.hex())
+            assert results[0].operator == expected
             # Only the assigned operator recorded the call at all.
             assignee, other = (first, second) if call_id % 2 == 0 else (second, first)
             assert assignee.job(service.service_id, call_id).status_code == 200
