@@ -69,14 +69,14 @@ def _request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "unknown"))
 
 
+def status_and_code(exc: ServiceError) -> tuple[int, str]:
+    """The HTTP status and error code of a service error (its nearest class in the table)."""
+    return next((ERROR_TABLE[kind] for kind in type(exc).__mro__ if kind in ERROR_TABLE), (500, "INTERNAL_ERROR"))
+
+
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    for kind in type(exc).__mro__:
-        if kind in ERROR_TABLE:
-            status, code = ERROR_TABLE[kind]
-            break
-    else:
-        status, code = 500, "INTERNAL_ERROR"
+    status, code = status_and_code(exc)
     if status >= 500:
         log.error("request %s failed: %s", _request_id(request), exc.message)
         exc.details.setdefault("request_id", _request_id(request))

@@ -11,7 +11,10 @@ import uvicorn
 from rich.console import Console
 
 from blueprint import BLUEPRINT_JSON
-from chain import ChainError, KeyFormatError, load_keypair
+from chain import KeyFormatError, load_keypair
+from faas_sdk.tangle import TangleError, TangleFaaSClient, VerificationError
+from localnet import BootstrapError
+from localnet.cli import main as localnet_main
 from operator_node import OperatorSettings, load_or_create_role_key, operator_app
 from service import Node, Settings
 
@@ -95,8 +98,6 @@ def localnet_up(
     ),
 ) -> None:
     """Run the development chain; with --bootstrap it prints `service_id=N` once the service is ready."""
-    from localnet.cli import main as localnet_main  # the chain's own entry point, shared with `python -m localnet`
-
     argv = ["up", "--port", str(port), "--block-time", str(block_time), "--finality-lag", str(finality_lag)]
     if base_path is not None:
         argv += ["--base-path", str(base_path)]
@@ -106,8 +107,8 @@ def localnet_up(
         argv += ["--bootstrap-blueprint", str(BLUEPRINT_JSON), "--operator-seed", operator_seed]
         argv += ["--role-key", "0x" + key.hex(), "--rpc-address", rpc_address]
     try:
-        localnet_main(argv)
-    except ChainError as exc:
+        localnet_main(argv)  # the chain's own entry point, shared with `python -m localnet`
+    except BootstrapError as exc:
         console.print(f"[red]localnet:[/red] {exc}")
         raise typer.Exit(1) from exc
 
@@ -122,8 +123,6 @@ def verify(
 
     Exit status 0: verified; 1: they disagree (each reason is printed); 2: no result or unreachable.
     """
-    from faas_sdk.tangle import TangleError, TangleFaaSClient, VerificationError
-
     try:
         with TangleFaaSClient(rpc_url=chain, service_id=service) as client:
             result = client.wait_for_result(call, timeout=timeout)

@@ -187,8 +187,7 @@ class ChainOperator:
     async def _send(self, job: ChainJob) -> None:
         """Hand the stored result to the pool (not waiting for a block: the follow loop confirms it)."""
         assert job.output is not None and job.receipt_hash and job.signature
-        if await self.chain.job_result(job.service_id, job.call_id) is not None:
-            await self.ledger.update(job, state=SUBMITTED)  # sent before a crash, and included
+        if await self._already_answered(job):
             return
         result = JobResult(
             receipt_hash=bytes.fromhex(job.receipt_hash[2:]),

@@ -150,7 +150,7 @@ class ChainJobLedger:
 
 
 def _public_status(job: ChainJob) -> str:
-    if job.state in (RECEIVED,):
+    if job.state == RECEIVED:
         return "pending"
     if job.state == RUNNING:
         return "running"

@@ -24,7 +24,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from api.deps import NodeDep, authenticate, check_scope, key_from_headers
-from api.errors import ERROR_TABLE, envelope
+from api.errors import envelope, status_and_code
 from api.host_routing import service_host
 from service import Node
 from service.endpoints import ExposedService
@@ -179,7 +179,7 @@ async def _deny(websocket: WebSocket, response: Response) -> None:
 
 
 def _error_response(exc: ServiceError) -> Response:
-    status, code = next((ERROR_TABLE[k] for k in type(exc).__mro__ if k in ERROR_TABLE), (500, "INTERNAL_ERROR"))
+    status, code = status_and_code(exc)
     return envelope(status, code, exc.message, exc.details)
 
 
