@@ -75,8 +75,13 @@ _TANGLE_NAMES = ("TangleError", "TangleFaaSClient", "VerificationError", "Verifi
 def __getattr__(name: str) -> Any:
     # The chain client pulls in substrate-interface; the REST client's users should not pay for it.
     if name in _TANGLE_NAMES:
-        from faas_sdk import tangle
-
+        try:
+            from faas_sdk import tangle
+        except ModuleNotFoundError as exc:
+            raise ImportError(
+                f"faas_sdk.{name} needs the SDK's 'tangle' extra ({exc.name} is not installed): "
+                "pip install ./tangle-protocol './sdk-py[tangle]'"
+            ) from exc
         return getattr(tangle, name)
     raise AttributeError(f"module 'faas_sdk' has no attribute {name!r}")
 
