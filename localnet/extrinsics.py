@@ -32,13 +32,22 @@ ANCIENT_BIRTH = "Transaction has an ancient birth block"
 CALL_NOT_EXPECTED = "Transaction call is not expected"
 
 
-def undecodable(detail: str) -> TransactionError:
-    inner = f"Runtime panicked: Bad input data provided to validate_transaction: {detail}\n"
-    return TransactionError(
-        1002,
-        f"Verification Error: Runtime error: Execution failed: {inner}",
-        f'RuntimeApi("Execution failed: {inner}")',
-    )
+def bad_input(function: str, detail: str) -> str:
+    """The executor's text for a runtime API whose SCALE input does not decode (the runtime panics)."""
+    return f"Runtime panicked: Bad input data provided to {function}: {detail}\n"
+
+
+class UndecodableExtrinsic(TransactionError):
+    """An extrinsic that does not decode; ``detail`` is the codec's reason."""
+
+    def __init__(self, detail: str) -> None:
+        inner = bad_input("validate_transaction", detail)
+        super().__init__(
+            1002,
+            f"Verification Error: Runtime error: Execution failed: {inner}",
+            f'RuntimeApi("Execution failed: {inner}")',
+        )
+        self.detail = detail
 
 
 @dataclass
@@ -59,7 +68,9 @@ class Extrinsic:
     args: dict[str, Any]
 
 
-class _Reader:
+class Reader:
+    """Reads SCALE input front to back; running out raises ``ValueError`` with parity-scale-codec's text."""
+
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.pos = 0
@@ -82,6 +93,9 @@ class _Reader:
             return int.from_bytes(bytes([first]) + self.take(3), "little") >> 2
         return int.from_bytes(self.take((first >> 2) + 4), "little")
 
+    def rest(self) -> bytes:
+        return self.take(len(self.data) - self.pos)
+
 
 def compact(value: int) -> bytes:
     if value < 1 << 6:
@@ -97,26 +111,26 @@ def compact(value: int) -> bytes:
 def decode_call(call: bytes) -> tuple[str, str, dict[str, Any]]:
     """Decode a ``RuntimeCall``; raises the node's 1002 error when it can't."""
     if len(call) < 2:
-        raise undecodable("Could not decode `RuntimeCall`, variant doesn't exist")
+        raise UndecodableExtrinsic("Could not decode `RuntimeCall`, variant doesn't exist")
     pallet = _PALLET_NAMES.get(call[0])
     if pallet is None:
-        raise undecodable("Could not decode `RuntimeCall`, variant doesn't exist")
+        raise UndecodableExtrinsic("Could not decode `RuntimeCall`, variant doesn't exist")
     c = codec()
     known = {int(v.value["index"]) for v in c.metadata.get_metadata_pallet(pallet).calls}
     if call[1] not in known:
         detail = "Could not decode `Call`, variant doesn't exist"
-        raise undecodable(f"Could not decode `RuntimeCall::{pallet}.0`:\n\t{detail}")
+        raise UndecodableExtrinsic(f"Could not decode `RuntimeCall::{pallet}.0`:\n\t{detail}")
     try:
         value = c.decode("Call", call)
     except Exception as exc:  # any scalecodec failure is a decode failure here
-        raise undecodable(f"Could not decode `RuntimeCall::{pallet}.0`:\n\t{exc}") from exc
+        raise UndecodableExtrinsic(f"Could not decode `RuntimeCall::{pallet}.0`:\n\t{exc}") from exc
     args = {a["name"]: a["value"] for a in value["call_args"]}
     return str(value["call_module"]), str(value["call_function"]), args
 
 
 def decode_extrinsic(raw: bytes) -> Extrinsic:
     """Split an encoded (length-prefixed) extrinsic into its parts and decode the call."""
-    r = _Reader(raw)
+    r = Reader(raw)
     try:
         length = r.compact()
         if length != len(raw) - r.pos:
@@ -141,7 +155,7 @@ def decode_extrinsic(raw: bytes) -> Extrinsic:
             tip = r.compact()
         call = raw[r.pos :]
     except (ValueError, IndexError) as exc:
-        raise undecodable(f"Could not decode `UncheckedExtrinsic`: {exc}") from exc
+        raise UndecodableExtrinsic(f"Could not decode `UncheckedExtrinsic`: {exc}") from exc
     module, function, args = decode_call(call)
     return Extrinsic(
         raw=raw,

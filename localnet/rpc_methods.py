@@ -10,20 +10,13 @@ from scalecodec.utils.ss58 import ss58_decode
 from localnet.blocks import Block, hex0x
 from localnet.chain import Chain, StateDiscarded
 from localnet.genesis import CHAIN_NAME, PROPERTIES
-from localnet.metadata import SPEC_NAME, SPEC_VERSION, TRANSACTION_VERSION, metadata_bytes
+from localnet.metadata import metadata_bytes
 from localnet.rpc_errors import RpcError
-from localnet.runtime import FEE_BASE, FEE_PER_BYTE
+from localnet.runtime import fee_of, weight_of
+from localnet.runtime_api import call_runtime_api, runtime_version
 
 NODE_NAME = "tangle-localnet"
 NODE_VERSION = "0.1.0"
-APIS = [
-    ["0xdf6acb689907609b", 4],
-    ["0x37e397fc7c91f5e4", 2],
-    ["0x40fe3ad401f8959a", 6],
-    ["0xd2bc9897eed08f15", 3],
-    ["0xbc9d89904f5b923f", 1],
-    ["0x37c8bb1350a9a2a8", 4],
-]
 
 
 def parse_hex(value: Any, what: str = "hex") -> bytes:
@@ -66,6 +59,8 @@ class Methods:
             "state_getRuntimeVersion": self.runtime_version,
             "chain_getRuntimeVersion": self.runtime_version,
             "state_getMetadata": self.get_metadata,
+            "state_call": self.state_call,
+            "state_callAt": self.state_call,
             "state_getStorage": self.get_storage,
             "state_getStorageAt": self.get_storage,
             "state_getKeysPaged": self.get_keys_paged,
@@ -112,16 +107,13 @@ class Methods:
 
     def runtime_version(self, params: list[Any]) -> dict[str, Any]:
         self._block(params)
-        return {
-            "specName": SPEC_NAME,
-            "implName": SPEC_NAME,
-            "authoringVersion": 1,
-            "specVersion": SPEC_VERSION,
-            "implVersion": 1,
-            "apis": APIS,
-            "transactionVersion": TRANSACTION_VERSION,
-            "stateVersion": 1,
-        }
+        return runtime_version()
+
+    def state_call(self, params: list[Any]) -> str:
+        method, data = params[0], parse_hex(params[1], "call data")
+        if not isinstance(method, str):
+            raise RpcError(-32602, "Invalid params")
+        return hex0x(call_runtime_api(self.chain, self._block(params, 2), method, data))
 
     def get_metadata(self, params: list[Any]) -> str:
         self._block(params)
@@ -150,7 +142,7 @@ class Methods:
     def query_info(self, params: list[Any]) -> dict[str, Any]:
         raw = parse_hex(params[0], "extrinsic")
         return {
-            "weight": {"ref_time": 100_000_000 + 1_000 * len(raw), "proof_size": 0},
+            "weight": weight_of(len(raw)),
             "class": "normal",
-            "partialFee": str(FEE_BASE + FEE_PER_BYTE * len(raw)),
+            "partialFee": str(fee_of(len(raw), 0)),
         }

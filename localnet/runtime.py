@@ -36,13 +36,42 @@ _DISPATCH: dict[str, Callable[[Ctx, str, dict[str, Any]], None]] = {
 BlockHashLookup = Callable[[int], bytes | None]
 
 
+def length_fee(length: int) -> int:
+    """``LengthToFee``: what an encoded extrinsic of ``length`` bytes pays for its size."""
+    return FEE_PER_BYTE * length
+
+
+def weight_fee(weight: dict[str, int]) -> int:
+    """``WeightToFee``: the localnet's fee has no weight-dependent part (its weights are length-based anyway)."""
+    return 0
+
+
+def weight_of(length: int) -> dict[str, int]:
+    """Dispatch weight of a signed extrinsic of ``length`` encoded bytes."""
+    return {"ref_time": 100_000_000 + 1_000 * length, "proof_size": 0}
+
+
+def inclusion_fee(length: int) -> dict[str, int]:
+    """``pallet_transaction_payment::InclusionFee`` of an extrinsic of ``length`` bytes."""
+    return {"base_fee": FEE_BASE, "len_fee": length_fee(length), "adjusted_weight_fee": weight_fee(weight_of(length))}
+
+
+def fee_of(length: int, tip: int) -> int:
+    """Total fee of a signed extrinsic: the inclusion fee plus the tip."""
+    return sum(inclusion_fee(length).values()) + tip
+
+
 def fee_for(xt: Extrinsic) -> int:
-    """A deterministic length-based fee plus the tip."""
-    return FEE_BASE + FEE_PER_BYTE * len(xt.raw) + xt.tip
+    return fee_of(len(xt.raw), xt.tip)
 
 
 def weight_for(xt: Extrinsic) -> dict[str, int]:
-    return {"ref_time": 100_000_000 + 1_000 * len(xt.raw), "proof_size": 0}
+    return weight_of(len(xt.raw))
+
+
+def priority_for(xt: Extrinsic) -> int:
+    """Pool priority of a valid transaction: its tip (every dispatch here is ``Normal`` class)."""
+    return xt.tip
 
 
 def validate(state: Overlay, xt: Extrinsic, current: int, genesis: bytes, block_hash: BlockHashLookup) -> bool:
