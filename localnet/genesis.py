@@ -5,6 +5,8 @@ from __future__ import annotations
 from substrateinterface import Keypair
 
 from localnet.blocks import ZERO_HASH, Block, extrinsics_root
+from localnet.extrinsics import compact
+from localnet.metadata import SPEC_NAME, SPEC_VERSION, TRANSACTION_VERSION, metadata_bytes
 from localnet.pallets import balances
 from localnet.storage import Overlay, state_root
 
@@ -19,8 +21,19 @@ def dev_account(name: str) -> str:
     return "0x" + bytes(Keypair.create_from_uri(f"//{name}").public_key).hex()
 
 
+def runtime_code() -> bytes:
+    """The ``:code`` value: the localnet's runtime is Python, not Wasm, so this is what identifies it.
+
+    Clients key runtimes by the hash of ``:code`` (polkadot-api caches metadata under it); this value holds the
+    runtime's name, versions and metadata, so the hash changes whenever they do, as a runtime upgrade's would.
+    """
+    name = SPEC_NAME.encode()
+    versions = SPEC_VERSION.to_bytes(4, "little") + TRANSACTION_VERSION.to_bytes(4, "little")
+    return compact(len(name)) + name + versions + metadata_bytes()
+
+
 def genesis_state() -> dict[bytes, bytes]:
-    state: dict[bytes, bytes] = {}
+    state: dict[bytes, bytes] = {b":code": runtime_code()}
     overlay = Overlay(state)
     for name in DEV_ACCOUNTS:
         balances.endow(overlay, dev_account(name), ENDOWMENT)
