@@ -18,6 +18,7 @@ from localnet.chain import Chain
 from localnet.extrinsics import TransactionError
 from localnet.rpc_errors import RpcError
 from localnet.rpc_methods import Methods, parse_hex
+from localnet.rpc_v2 import SpecV2
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,13 @@ class RpcServer:
         self.chain = chain
         self.seal = seal
         self.methods = Methods(chain)
+        self.v2 = SpecV2(chain)
         self._server: Server | None = None
 
     def method_names(self) -> list[str]:
         extra = ["author_submitExtrinsic", "author_submitAndWatchExtrinsic", "engine_createBlock"]
         extra += ["engine_finalizeBlock", "rpc_methods", *_HEAD_SUBSCRIPTIONS, *_UNSUBSCRIBE]
-        return sorted({*self.methods.table, *extra})
+        return sorted({*self.methods.table, *extra, *self.v2.method_names()})
 
     async def start(self, host: str, port: int) -> int:
         self._server = await serve(self._handle, host, port, max_size=2**26, ping_interval=None)
@@ -118,6 +120,9 @@ class RpcServer:
             result: Any = {"version": 1, "methods": self.method_names()}
         elif method in self.methods.table:
             result = self.methods.table[method](params)
+        elif method in self.v2.table:
+            self.v2.call(conn, method, params, req_id)
+            return
         elif method == "author_submitExtrinsic":
             tx_hash, _ = self.chain.submit(parse_hex(params[0], "extrinsic"))
             self.chain.promote(self.chain.pool[tx_hash].xt.signer)

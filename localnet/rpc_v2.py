@@ -1,0 +1,236 @@
+"""The new JSON-RPC spec (``chainHead_v1_*``, ``transaction_v1_*``, ``chainSpec_v1_*``) as Substrate serves it.
+
+https://paritytech.github.io/json-rpc-interface-spec/ ; limits and error texts follow ``sc-rpc-spec-v2``.
+Follow subscriptions and broadcasts belong to the connection that started them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from substrateinterface.utils.hasher import blake2_256
+
+from localnet.blocks import hex0x
+from localnet.chain import Chain
+from localnet.chain_head import FollowSubscription
+from localnet.chain_head_storage import parse_hex_param, parse_queries
+from localnet.extrinsics import TransactionError
+from localnet.genesis import CHAIN_NAME, PROPERTIES
+from localnet.rpc_errors import RpcError
+
+log = logging.getLogger(__name__)
+
+# Substrate's defaults: follow subscriptions and transaction broadcasts per connection.
+MAX_FOLLOW_SUBSCRIPTIONS = 4
+MAX_BROADCASTS = 16
+
+
+Respond = Callable[[Any], None]
+
+
+class Connection(Protocol):
+    cleanups: dict[str, Callable[[], None]]
+
+    def send(self, message: dict[str, Any]) -> None: ...
+
+    def notify(self, method: str, sub_id: str, result: Any) -> None: ...
+
+
+@dataclass
+class _Broadcast:
+    tx_hash: bytes
+    listener: Callable[[Any], None]
+
+
+@dataclass
+class _ConnectionState:
+    follows: dict[str, FollowSubscription] = field(default_factory=dict)
+    broadcasts: dict[str, _Broadcast] = field(default_factory=dict)
+
+
+def _block_hash(value: Any) -> bytes:
+    if not isinstance(value, str) or len(value) != 66 or not value.startswith("0x"):
+        raise RpcError(-32602, "Invalid params")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError as exc:
+        raise RpcError(-32602, "Invalid params") from exc
+
+
+def _arg(params: list[Any], index: int, kind: type | tuple[type, ...]) -> Any:
+    if len(params) <= index or not isinstance(params[index], kind):
+        raise RpcError(-32602, "Invalid params")
+    return params[index]
+
+
+class SpecV2:
+    """Serves the spec's methods for one chain; ``call`` answers (and notifies) on the client's connection."""
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+        self._state: weakref.WeakKeyDictionary[Connection, _ConnectionState] = weakref.WeakKeyDictionary()
+        self.table: dict[str, Callable[[Connection, list[Any], Respond], Any]] = {
+            "chainHead_v1_follow": self._follow,
+            "chainHead_v1_unfollow": self._unfollow,
+            "chainHead_v1_header": self._header,
+            "chainHead_v1_body": self._body,
+            "chainHead_v1_call": self._call,
+            "chainHead_v1_storage": self._storage,
+            "chainHead_v1_continue": lambda conn, params, respond: self._operation(
+                conn, params, FollowSubscription.resume
+            ),
+            "chainHead_v1_stopOperation": lambda conn, params, respond: self._operation(
+                conn, params, FollowSubscription.stop_operation
+            ),
+            "chainHead_v1_unpin": self._unpin,
+            "transaction_v1_broadcast": self._broadcast,
+            "transaction_v1_stop": self._stop_broadcast,
+            "chainSpec_v1_chainName": lambda conn, params, respond: CHAIN_NAME,
+            "chainSpec_v1_genesisHash": lambda conn, params, respond: hex0x(self.chain.genesis_hash),
+            "chainSpec_v1_properties": lambda conn, params, respond: PROPERTIES,
+        }
+
+    def method_names(self) -> list[str]:
+        return list(self.table)
+
+    def call(self, conn: Connection, method: str, params: list[Any], req_id: Any) -> None:
+        """Answer ``method``; a handler returning ``None`` has answered (and maybe notified) itself."""
+
+        def respond(result: Any) -> None:
+            conn.send({"jsonrpc": "2.0", "result": result, "id": req_id})
+
+        result = self.table[method](conn, params, respond)
+        if result is not _ANSWERED:
+            respond(result)
+
+    def _connection(self, conn: Connection) -> _ConnectionState:
+        return self._state.setdefault(conn, _ConnectionState())
+
+    def _subscription(self, conn: Connection, params: list[Any]) -> FollowSubscription | None:
+        return self._connection(conn).follows.get(_arg(params, 0, str))
+
+    # -- chainHead -------------------------------------------------------------------------------------
+    def _follow(self, conn: Connection, params: list[Any], respond: Respond) -> object:
+        with_runtime = _arg(params, 0, bool)
+        follows = self._connection(conn).follows
+        if len(follows) >= MAX_FOLLOW_SUBSCRIPTIONS:
+            raise RpcError(-32800, "Maximum number of chainHead_follow has been reached")
+
+        def ended(sub: FollowSubscription) -> None:
+            follows.pop(sub.id, None)
+            conn.cleanups.pop(f"chainHead:{sub.id}", None)
+
+        sub = FollowSubscription(self.chain, conn, with_runtime, ended)
+        follows[sub.id] = sub
+        conn.cleanups[f"chainHead:{sub.id}"] = sub.end
+        respond(sub.id)
+        sub.start()
+        return _ANSWERED
+
+    def _unfollow(self, conn: Connection, params: list[Any], respond: Respond) -> None:
+        sub = self._subscription(conn, params)
+        if sub is not None:
+            sub.end()
+        return None
+
+    def _pinned(self, conn: Connection, params: list[Any]) -> tuple[FollowSubscription | None, Any]:
+        sub = self._subscription(conn, params)
+        block_hash = _block_hash(params[1] if len(params) > 1 else None)
+        return sub, None if sub is None else sub.pinned_block(block_hash)
+
+    def _header(self, conn: Connection, params: list[Any], respond: Respond) -> str | None:
+        _, block = self._pinned(conn, params)
+        return None if block is None else hex0x(block.header_bytes())
+
+    def _body(self, conn: Connection, params: list[Any], respond: Respond) -> object:
+        sub, block = self._pinned(conn, params)
+        if sub is None:
+            return {"result": "limitReached"}
+        sub.body(block, respond)
+        return _ANSWERED
+
+    def _call(self, conn: Connection, params: list[Any], respond: Respond) -> object:
+        sub, block = self._pinned(conn, params)
+        function, data = _arg(params, 2, str), parse_hex_param(_arg(params, 3, str))
+        if sub is None:
+            return {"result": "limitReached"}
+        sub.call(block, function, data, respond)
+        return _ANSWERED
+
+    def _storage(self, conn: Connection, params: list[Any], respond: Respond) -> object:
+        sub, block = self._pinned(conn, params)
+        queries = parse_queries(_arg(params, 2, list))
+        child_trie = params[3] if len(params) > 3 else None
+        if child_trie is not None:
+            parse_hex_param(child_trie)
+            # The localnet has no child tries: every item of a child-trie query is absent.
+            queries = []
+        if sub is None:
+            return {"result": "limitReached"}
+        sub.storage(block, queries, respond)
+        return _ANSWERED
+
+    def _operation(self, conn: Connection, params: list[Any], act: Callable[[FollowSubscription, str], None]) -> None:
+        """``continue`` and ``stopOperation``: an unknown subscription or operation is ignored, as Substrate does."""
+        sub = self._subscription(conn, params)
+        operation_id = _arg(params, 1, str)
+        if sub is not None:
+            act(sub, operation_id)
+
+    def _unpin(self, conn: Connection, params: list[Any], respond: Respond) -> None:
+        sub = self._subscription(conn, params)
+        raw = _arg(params, 1, (str, list))
+        hashes = [_block_hash(h) for h in (raw if isinstance(raw, list) else [raw])]
+        if sub is not None:
+            sub.unpin(hashes)
+        return None
+
+    # -- transaction -----------------------------------------------------------------------------------
+    def _broadcast(self, conn: Connection, params: list[Any], respond: Respond) -> str | None:
+        raw = parse_hex_param(_arg(params, 0, str))
+        broadcasts = self._connection(conn).broadcasts
+        if len(broadcasts) >= MAX_BROADCASTS:
+            return None
+        operation_id = secrets.token_hex(8)
+        try:
+            tx_hash, _ = self.chain.submit(raw)
+        except TransactionError as exc:
+            if exc.code != 1013:  # already in the pool: broadcasting it again is what the client asked
+                # The spec reports nothing for a transaction the node will not broadcast; it is dropped.
+                log.info("transaction_v1_broadcast: not broadcasting %s: %s", operation_id, exc)
+                return operation_id
+            tx_hash = bytes(blake2_256(raw))
+        self._watch(conn, broadcasts, operation_id, tx_hash)
+        self.chain.promote(self.chain.pool[tx_hash].xt.signer if tx_hash in self.chain.pool else None)
+        return operation_id
+
+    def _watch(self, conn: Connection, broadcasts: dict[str, _Broadcast], operation_id: str, tx_hash: bytes) -> None:
+        def listener(update: Any) -> None:
+            # A broadcast ends by itself once the transaction is finalized or has become invalid.
+            if (isinstance(update, dict) and "finalized" in update) or update in ("invalid", "dropped"):
+                self._end_broadcast(conn, operation_id)
+
+        broadcasts[operation_id] = _Broadcast(tx_hash, listener)
+        self.chain.watch(tx_hash, listener)
+        conn.cleanups[f"broadcast:{operation_id}"] = lambda: self._end_broadcast(conn, operation_id)
+
+    def _end_broadcast(self, conn: Connection, operation_id: str) -> None:
+        broadcast = self._connection(conn).broadcasts.pop(operation_id, None)
+        conn.cleanups.pop(f"broadcast:{operation_id}", None)
+        if broadcast is not None:
+            self.chain.unwatch(broadcast.tx_hash, broadcast.listener)
+
+    def _stop_broadcast(self, conn: Connection, params: list[Any], respond: Respond) -> None:
+        operation_id = _arg(params, 0, str)
+        if operation_id not in self._connection(conn).broadcasts:
+            raise RpcError(-32602, "Invalid operation id")
+        self._end_broadcast(conn, operation_id)
+        return None
+
+
+_ANSWERED = object()
