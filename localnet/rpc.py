@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -18,18 +17,10 @@ from localnet.chain import Chain
 from localnet.extrinsics import TransactionError
 from localnet.rpc_errors import RpcError
 from localnet.rpc_methods import Methods, parse_hex
+from localnet.rpc_subscriptions import Subscriptions
 from localnet.rpc_v2 import SpecV2
 
 log = logging.getLogger(__name__)
-
-_HEAD_SUBSCRIPTIONS = {
-    "chain_subscribeNewHeads": ("chain_newHead", "chain_unsubscribeNewHeads", "head"),
-    "chain_subscribeNewHead": ("chain_newHead", "chain_unsubscribeNewHead", "head"),
-    "chain_subscribeAllHeads": ("chain_allHead", "chain_unsubscribeAllHeads", "head"),
-    "chain_subscribeFinalizedHeads": ("chain_finalizedHead", "chain_unsubscribeFinalizedHeads", "finalized"),
-    "chain_subscribeFinalisedHeads": ("chain_finalizedHead", "chain_unsubscribeFinalisedHeads", "finalized"),
-}
-_UNSUBSCRIBE = {unsub for _, unsub, _ in _HEAD_SUBSCRIPTIONS.values()} | {"author_unwatchExtrinsic"}
 
 
 class _Connection:
@@ -58,12 +49,13 @@ class RpcServer:
         self.chain = chain
         self.seal = seal
         self.methods = Methods(chain)
+        self.subscriptions = Subscriptions(chain)
         self.v2 = SpecV2(chain)
         self._server: Server | None = None
 
     def method_names(self) -> list[str]:
-        extra = ["author_submitExtrinsic", "author_submitAndWatchExtrinsic", "engine_createBlock"]
-        extra += ["engine_finalizeBlock", "rpc_methods", *_HEAD_SUBSCRIPTIONS, *_UNSUBSCRIBE]
+        extra = ["author_submitExtrinsic", "engine_createBlock", "engine_finalizeBlock", "rpc_methods"]
+        extra += self.subscriptions.table
         return sorted({*self.methods.table, *extra, *self.v2.method_names()})
 
     async def start(self, host: str, port: int) -> int:
@@ -110,7 +102,8 @@ class RpcServer:
         except TransactionError as exc:
             conn.send({"jsonrpc": "2.0", "error": exc.to_json(), "id": req_id})
         except (ValueError, TypeError, IndexError, KeyError) as exc:
-            conn.send({"jsonrpc": "2.0", "error": {"code": -32602, "message": f"Invalid params: {exc}"}, "id": req_id})
+            error = {"code": -32602, "message": "Invalid params", "data": str(exc)}
+            conn.send({"jsonrpc": "2.0", "error": error, "id": req_id})
         except Exception as exc:  # a failing handler must not kill the connection
             log.exception("rpc method failed")
             conn.send({"jsonrpc": "2.0", "error": {"code": -32603, "message": f"Internal error: {exc}"}, "id": req_id})
@@ -127,17 +120,9 @@ class RpcServer:
             tx_hash, _ = self.chain.submit(parse_hex(params[0], "extrinsic"))
             self.chain.promote(self.chain.pool[tx_hash].xt.signer)
             result = hex0x(tx_hash)
-        elif method == "author_submitAndWatchExtrinsic":
-            self._submit_and_watch(conn, params, req_id)
+        elif method in self.subscriptions.table:
+            self.subscriptions.table[method](conn, params, req_id)
             return
-        elif method in _HEAD_SUBSCRIPTIONS:
-            self._subscribe_heads(conn, method, req_id)
-            return
-        elif method in _UNSUBSCRIBE:
-            cleanup = conn.cleanups.pop(str(params[0]), None) if params else None
-            if cleanup is not None:
-                cleanup()
-            result = cleanup is not None
         elif method == "engine_createBlock":
             create_empty = bool(params[0]) if params else True
             finalize = bool(params[1]) if len(params) > 1 else False
@@ -158,34 +143,3 @@ class RpcServer:
         else:
             raise RpcError(-32601, "Method not found")
         conn.send({"jsonrpc": "2.0", "result": result, "id": req_id})
-
-    def _subscribe_heads(self, conn: _Connection, method: str, req_id: Any) -> None:
-        notification, _, kind = _HEAD_SUBSCRIPTIONS[method]
-        sub_id = secrets.token_hex(8)
-        listeners = self.chain.head_listeners if kind == "head" else self.chain.finalized_listeners
-
-        def listener(block: Block) -> None:
-            conn.notify(notification, sub_id, block.header_json())
-
-        listeners.append(listener)
-        conn.cleanups[sub_id] = lambda: listeners.remove(listener) if listener in listeners else None
-        conn.send({"jsonrpc": "2.0", "result": sub_id, "id": req_id})
-        # Like Substrate, a new subscriber first gets the current head.
-        current = self.chain.best if kind == "head" else self.chain.blocks[self.chain.finalized]
-        listener(current)
-
-    def _submit_and_watch(self, conn: _Connection, params: list[Any], req_id: Any) -> None:
-        tx_hash, status = self.chain.submit(parse_hex(params[0], "extrinsic"))
-        sub_id = secrets.token_hex(8)
-
-        def listener(update: Any) -> None:
-            conn.notify("author_extrinsicUpdate", sub_id, update)
-            if (isinstance(update, dict) and "finalized" in update) or update in ("invalid", "dropped"):
-                conn.cleanups.pop(sub_id, None)
-                self.chain.unwatch(tx_hash, listener)
-
-        self.chain.watch(tx_hash, listener)
-        conn.cleanups[sub_id] = lambda: self.chain.unwatch(tx_hash, listener)
-        conn.send({"jsonrpc": "2.0", "result": sub_id, "id": req_id})
-        conn.notify("author_extrinsicUpdate", sub_id, status)
-        self.chain.promote(self.chain.pool[tx_hash].xt.signer)

@@ -5,27 +5,34 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import base58
 from scalecodec.utils.ss58 import ss58_decode
+from substrateinterface import Keypair, KeypairType
+from substrateinterface.utils.hasher import blake2_256
 
 from localnet.blocks import Block, hex0x
 from localnet.chain import Chain, StateDiscarded
+from localnet.extrinsics import Extrinsic, UndecodableExtrinsic, decode_extrinsic
 from localnet.genesis import CHAIN_NAME, PROPERTIES
 from localnet.metadata import metadata_bytes
 from localnet.rpc_errors import RpcError
-from localnet.runtime import fee_of, weight_of
-from localnet.runtime_api import call_runtime_api, runtime_version
+from localnet.runtime_api import call_runtime_api, dispatch_info, fee_details, runtime_version
 
 NODE_NAME = "tangle-localnet"
 NODE_VERSION = "0.1.0"
+# The libp2p identity of node key 0x00..01 (what `--node-key` with that key gives): an identity multihash of the
+# protobuf-encoded ed25519 public key, in base58.
+_NODE_KEY = Keypair.create_from_seed("0x" + "00" * 31 + "01", crypto_type=KeypairType.ED25519)
+LOCAL_PEER_ID = base58.b58encode(b"\x00\x24\x08\x01\x12\x20" + bytes(_NODE_KEY.public_key)).decode()
 
 
 def parse_hex(value: Any, what: str = "hex") -> bytes:
     if not isinstance(value, str) or not value.startswith("0x"):
-        raise RpcError(-32602, f"Invalid params: invalid {what}")
+        raise RpcError(-32602, "Invalid params", f"invalid {what}: expected a 0x-prefixed hex string")
     try:
         return bytes.fromhex(value[2:])
     except ValueError as exc:
-        raise RpcError(-32602, f"Invalid params: invalid {what}") from exc
+        raise RpcError(-32602, "Invalid params", f"invalid {what}: {exc}") from exc
 
 
 def account_hex(address: str) -> str:
@@ -34,7 +41,7 @@ def account_hex(address: str) -> str:
     try:
         return "0x" + str(ss58_decode(address))
     except ValueError as exc:
-        raise RpcError(-32602, "Invalid params: invalid account") from exc
+        raise RpcError(-32602, "Invalid params", f"invalid account: {exc}") from exc
 
 
 class Methods:
@@ -49,6 +56,12 @@ class Methods:
             "system_chainType": lambda p: "Development",
             "system_properties": lambda p: PROPERTIES,
             "system_health": lambda p: {"peers": 0, "isSyncing": False, "shouldHavePeers": False},
+            "system_localPeerId": lambda p: LOCAL_PEER_ID,
+            # No libp2p networking: no peers, and no addresses listened on.
+            "system_peers": lambda p: [],
+            "system_localListenAddresses": lambda p: [],
+            "system_nodeRoles": lambda p: ["Authority"],
+            "system_syncState": self.sync_state,
             "system_accountNextIndex": self.account_next_index,
             "chain_getBlockHash": self.get_block_hash,
             "chain_getHead": self.get_block_hash,
@@ -63,11 +76,18 @@ class Methods:
             "state_callAt": self.state_call,
             "state_getStorage": self.get_storage,
             "state_getStorageAt": self.get_storage,
+            "state_getStorageHash": lambda p: self._storage_value(p, lambda v: hex0x(bytes(blake2_256(v)))),
+            "state_getStorageHashAt": lambda p: self._storage_value(p, lambda v: hex0x(bytes(blake2_256(v)))),
+            "state_getStorageSize": lambda p: self._storage_value(p, len),
+            "state_getStorageSizeAt": lambda p: self._storage_value(p, len),
+            "state_getKeys": self.get_keys,
+            "state_getPairs": self.get_pairs,
             "state_getKeysPaged": self.get_keys_paged,
             "state_getKeysPagedAt": self.get_keys_paged,
             "state_queryStorageAt": self.query_storage_at,
             "author_pendingExtrinsics": lambda p: [hex0x(x) for x in self.chain.pending()],
             "payment_queryInfo": self.query_info,
+            "payment_queryFeeDetails": self.query_fee_details,
         }
 
     def _block(self, params: list[Any], index: int = 0) -> Block:
@@ -97,10 +117,24 @@ class Methods:
     def get_block_hash(self, params: list[Any]) -> Any:
         if not params or params[0] is None:
             return hex0x(self.chain.best.hash)
-        value = params[0]
-        number = int(value, 16) if isinstance(value, str) else int(value)
+        if isinstance(params[0], list):
+            return [self._hash_of(value) for value in params[0]]
+        return self._hash_of(params[0])
+
+    def _hash_of(self, value: Any) -> str | None:
+        """A block number given as a JSON number or as ``0x`` hex (Substrate's ``NumberOrHex``)."""
+        if isinstance(value, str) and value.startswith("0x"):
+            number = int(value, 16)
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            number = value
+        else:
+            raise RpcError(-32602, "Invalid params")
         block_hash = self.chain.hash_of(number)
         return None if block_hash is None else hex0x(block_hash)
+
+    def sync_state(self, params: list[Any]) -> dict[str, int]:
+        best = self.chain.best.number
+        return {"startingBlock": 0, "currentBlock": best, "highestBlock": best}
 
     def finalized_head(self, params: list[Any]) -> str:
         return hex0x(self.chain.blocks[self.chain.finalized].hash)
@@ -119,11 +153,25 @@ class Methods:
         self._block(params)
         return hex0x(metadata_bytes())
 
-    def get_storage(self, params: list[Any]) -> str | None:
-        key = parse_hex(params[0], "storage key")
+    def _storage_value(self, params: list[Any], render: Callable[[bytes], Any]) -> Any:
+        key = parse_hex(params[0] if params else None, "storage key")
         _, state = self._state(params, 1)
         value = state.get(key)
-        return None if value is None else hex0x(value)
+        return None if value is None else render(value)
+
+    def get_storage(self, params: list[Any]) -> str | None:
+        return self._storage_value(params, hex0x)  # type: ignore[no-any-return]
+
+    def _prefixed(self, params: list[Any]) -> list[tuple[bytes, bytes]]:
+        prefix = parse_hex(params[0] if params else None, "prefix")
+        _, state = self._state(params, 1)
+        return sorted((k, v) for k, v in state.items() if k.startswith(prefix))
+
+    def get_keys(self, params: list[Any]) -> list[str]:
+        return [hex0x(k) for k, _ in self._prefixed(params)]
+
+    def get_pairs(self, params: list[Any]) -> list[list[str]]:
+        return [[hex0x(k), hex0x(v)] for k, v in self._prefixed(params)]
 
     def get_keys_paged(self, params: list[Any]) -> list[str]:
         prefix = parse_hex(params[0], "prefix") if params and params[0] is not None else b""
@@ -139,10 +187,25 @@ class Methods:
         changes = [[hex0x(k), None if state.get(k) is None else hex0x(state[k])] for k in keys]
         return [{"block": hex0x(block.hash), "changes": changes}]
 
+    def _payment(self, params: list[Any], what: str) -> tuple[Extrinsic, int]:
+        raw = parse_hex(params[0] if params else None, "extrinsic")
+        self._block(params, 1)
+        try:
+            return decode_extrinsic(raw), len(raw)
+        except UndecodableExtrinsic as exc:
+            raise RpcError(2, f"Unable to query {what}.", f'Error {{ cause: None, desc: "{exc.detail}" }}') from exc
+
     def query_info(self, params: list[Any]) -> dict[str, Any]:
-        raw = parse_hex(params[0], "extrinsic")
-        return {
-            "weight": weight_of(len(raw)),
-            "class": "normal",
-            "partialFee": str(fee_of(len(raw), 0)),
-        }
+        info = dispatch_info(*self._payment(params, "dispatch info"))
+        return {"weight": info["weight"], "class": info["class"].lower(), "partialFee": str(info["partial_fee"])}
+
+    def query_fee_details(self, params: list[Any]) -> dict[str, Any]:
+        details = fee_details(*self._payment(params, "fee details"))
+        fee = details["inclusion_fee"]
+        if fee is not None:
+            fee = {
+                "baseFee": hex(fee["base_fee"]),
+                "lenFee": hex(fee["len_fee"]),
+                "adjustedWeightFee": hex(fee["adjusted_weight_fee"]),
+            }
+        return {"inclusionFee": fee, "tip": hex(details["tip"])}

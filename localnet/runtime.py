@@ -26,6 +26,7 @@ from localnet.storage import Overlay
 
 FEE_BASE = 10**12
 FEE_PER_BYTE = 10**9
+INHERENT_WEIGHT = {"ref_time": 10_000_000, "proof_size": 0}
 _DISPATCH: dict[str, Callable[[Ctx, str, dict[str, Any]], None]] = {
     "System": system.dispatch,
     "Timestamp": timestamp.dispatch,
@@ -120,7 +121,7 @@ class BlockBuilder:
         timestamp.dispatch(ctx, "set", {"now": now_ms})
         ctx.state.commit()
         raw = inherent(call)
-        info = {"weight": {"ref_time": 10_000_000, "proof_size": 0}, "class": "Mandatory", "pays_fee": "No"}
+        info = {"weight": INHERENT_WEIGHT, "class": "Mandatory", "pays_fee": "No"}
         ctx.deposit("System", "ExtrinsicSuccess", {"dispatch_info": info})
         self._record(len(self.extrinsics), ctx.events)
         self.extrinsics.append(raw)

@@ -32,7 +32,16 @@ from localnet.extrinsics import (
 from localnet.metadata import SPEC_NAME, SPEC_VERSION, TRANSACTION_VERSION, metadata_bytes
 from localnet.pallets import system
 from localnet.rpc_errors import RpcError
-from localnet.runtime import fee_of, inclusion_fee, length_fee, priority_for, validate, weight_fee, weight_of
+from localnet.runtime import (
+    INHERENT_WEIGHT,
+    fee_of,
+    inclusion_fee,
+    length_fee,
+    priority_for,
+    validate,
+    weight_fee,
+    weight_of,
+)
 from localnet.storage import Overlay
 
 METADATA_VERSIONS = (14,)
@@ -150,20 +159,33 @@ def _account_nonce(call: _Call) -> bytes:
 
 
 # -- TransactionPaymentApi ------------------------------------------------------------------------------
+def dispatch_info(xt: Extrinsic, length: int) -> dict[str, Any]:
+    """``RuntimeDispatchInfo`` of an extrinsic of ``length`` bytes; an inherent is Mandatory and pays nothing."""
+    if xt.signer is None:
+        return {"weight": INHERENT_WEIGHT, "class": "Mandatory", "partial_fee": 0}
+    return {"weight": weight_of(length), "class": "Normal", "partial_fee": fee_of(length, 0)}
+
+
+def fee_details(xt: Extrinsic, length: int) -> dict[str, Any]:
+    """``FeeDetails``: the inclusion fee (None for an inherent) and the tip."""
+    return {"inclusion_fee": None if xt.signer is None else inclusion_fee(length), "tip": xt.tip}
+
+
+_DISPATCH_CLASSES = ("Normal", "Operational", "Mandatory")
+
+
 def _query_info(call: _Call) -> bytes:
-    xt, length = call.extrinsic(), call.u32()
-    if xt.signer is None:  # an inherent: Mandatory, pays no fee
-        return _weight({"ref_time": 10_000_000, "proof_size": 0}) + b"\x02" + _u128(0)
-    return _weight(weight_of(length)) + b"\x00" + _u128(fee_of(length, 0))
+    info = dispatch_info(call.extrinsic(), call.u32())
+    return _weight(info["weight"]) + bytes([_DISPATCH_CLASSES.index(info["class"])]) + _u128(info["partial_fee"])
 
 
 def _query_fee_details(call: _Call) -> bytes:
-    xt, length = call.extrinsic(), call.u32()
-    if xt.signer is None:
-        return b"\x00" + _u128(0)
-    fee = inclusion_fee(length)
+    details = fee_details(call.extrinsic(), call.u32())
+    fee = details["inclusion_fee"]
+    if fee is None:
+        return b"\x00" + _u128(details["tip"])
     parts = (fee["base_fee"], fee["len_fee"], fee["adjusted_weight_fee"])
-    return b"\x01" + b"".join(_u128(p) for p in parts) + _u128(xt.tip)
+    return b"\x01" + b"".join(_u128(p) for p in parts) + _u128(details["tip"])
 
 
 def _query_weight_to_fee(call: _Call) -> bytes:
