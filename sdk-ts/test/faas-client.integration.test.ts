@@ -1,0 +1,204 @@
+/**
+ * FaaSClient against a real node (`faas serve`: real Docker sandboxes, CRIU for snapshots).
+ * Run by tests/sdk_ts/test_faas_client.py, which starts the node and sets FAAS_ENDPOINT and FAAS_API_KEY;
+ * by hand: FAAS_ENDPOINT=http://127.0.0.1:8080 FAAS_API_KEY=... npm test -w sdk-ts.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import {
+  AuthenticationError,
+  ConflictError,
+  FaaSClient,
+  InvalidRequestError,
+  NotFoundError,
+  type FaaSError,
+  type StreamEvent,
+} from "../src/index.js";
+
+const ENDPOINT = process.env["FAAS_ENDPOINT"];
+const skip = ENDPOINT === undefined ? "FAAS_ENDPOINT is not set: tests/sdk_ts/test_faas_client.py runs these" : false;
+
+function client(): FaaSClient {
+  return new FaaSClient({ apiKey: process.env["FAAS_API_KEY"], endpoint: ENDPOINT });
+}
+
+function text(bytes: Uint8Array | undefined): string {
+  return new TextDecoder().decode(bytes);
+}
+
+describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
+  test("API.md's TypeScript example: a cached execution, then its stream's output and completion", async () => {
+    const client = new FaaSClient({ apiKey: process.env["FAAS_API_KEY"], endpoint: ENDPOINT });
+    const execution = await client.execute({ code: "for i in range(10): print(i)", language: "python", mode: "cached" });
+    const stream = client.stream(execution.id);
+    const outputs: string[] = [];
+    let exitCode: number | null = -1;
+    stream.on("output", (data) => outputs.push(data));
+    stream.on("complete", (code) => (exitCode = code));
+    await stream.finished();
+    assert.equal(outputs.join(""), "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+    assert.equal(exitCode, 0);
+    assert.equal(execution.stdout, outputs.join(""));
+
+    const again = await client.execute({ code: "for i in range(10): print(i)", language: "python", mode: "cached" });
+    assert.equal(again.cached, true);
+    assert.equal(again.cachedFrom, execution.id);
+    assert.equal(again.stdout, execution.stdout);
+  });
+
+  test("an async execution streams live and takes input", async () => {
+    const code = "import time\nprint('ready', flush=True)\nname = input()\ntime.sleep(0.3)\nprint('hello', name)";
+    const sdk = client();
+    const started = await sdk.execute({ code, language: "python", async: true, interactive: true });
+    assert.equal(started.status, "running");
+    const stream = sdk.stream(started.id);
+    const events: StreamEvent[] = [];
+    let answered = false;
+    for await (const event of stream) {
+      events.push(event);
+      const printed = events.map((e) => (e.type === "output" ? e.data : "")).join("");
+      if (!answered && printed.includes("ready\n")) {
+        answered = true;
+        await stream.sendInput("ada\n", { eof: true });
+      }
+    }
+    const printed = events.map((e) => (e.type === "output" ? e.data : "")).join("");
+    assert.equal(printed, "ready\nhello ada\n");
+    assert.deepEqual(events.at(-1), { type: "completed", executionId: started.id, exitCode: 0 });
+    const final = await sdk.getExecution(started.id);
+    assert.deepEqual([final.status, final.stdout, final.exitCode], ["completed", "ready\nhello ada\n", 0]);
+  });
+
+  test("a failing program's stream reports its exit code and stderr", async () => {
+    const sdk = client();
+    const execution = await sdk.execute({ code: "import sys\nprint('oops', file=sys.stderr)\nsys.exit(3)", language: "python" });
+    assert.deepEqual([execution.status, execution.exitCode, execution.stderr], ["failed", 3, "oops\n"]);
+    const events: StreamEvent[] = [];
+    for await (const event of sdk.stream(execution.id)) events.push(event);
+    // Live chunks may split lines anywhere: what counts is what each stream carried in all.
+    const stderr = events.map((e) => (e.type === "output" && e.stream === "stderr" ? e.data : "")).join("");
+    assert.equal(stderr, "oops\n");
+    assert.deepEqual(events.at(-1), { type: "completed", executionId: execution.id, exitCode: 3 });
+  });
+
+  test("state lives on: a persistent execution, its snapshot, branches, a merge, a restore", async () => {
+    const sdk = client();
+    const edit = (line: string): string =>
+      `lines = open('doc.txt').read().splitlines(keepends=True)\nlines[1] = '${line}\\n'\nopen('doc.txt', 'w').write(''.join(lines))\n`;
+    const first = await sdk.execute({ code: "x = 41", language: "python", mode: "persistent", files: { "doc.txt": "one\ntwo\nthree\n" } });
+    assert.equal(first.mode, "persistent");
+    assert.match(first.instanceId ?? "", /^inst_/);
+    const kept = await sdk.instances.execute(first.instanceId!, { code: "x += 1\nprint(x)", language: "python" });
+    assert.deepEqual([kept.mode, kept.stdout], ["persistent", "42\n"]);
+
+    const base = await sdk.snapshots.create({ executionId: first.id, metadata: { name: "at 42" } });
+    assert.match(base.snapshotId, /^snap_/);
+    assert.deepEqual([base.mode, base.metadata, base.instanceId], ["checkpointed", { name: "at 42" }, first.instanceId]);
+    assert.ok(base.sizeBytes > 0 && base.checksum.startsWith("sha256:") && base.createdAt instanceof Date);
+    assert.deepEqual(await sdk.snapshots.get(base.snapshotId), base);
+    const listed = await sdk.snapshots.list({ mode: "checkpointed", limit: 100 });
+    assert.ok(listed.snapshots.some((s) => s.snapshotId === base.snapshotId));
+
+    const left = await sdk.branches.create({ snapshotId: base.snapshotId, metadata: { name: "left" } });
+    const right = await sdk.branches.create({ snapshotId: base.snapshotId });
+    assert.equal(left.headSnapshotId, base.snapshotId);
+    const onLeft = await sdk.branches.execute(left.branchId, { code: edit("ours"), language: "python" });
+    assert.deepEqual([onLeft.mode, onLeft.branchId], ["branched", left.branchId]);
+    assert.equal((await sdk.branches.get(left.branchId)).headSnapshotId, onLeft.snapshotId);
+    await sdk.branches.execute(right.branchId, { code: edit("theirs"), language: "python" });
+    const branches = await sdk.branches.list({ snapshotId: base.snapshotId });
+    assert.deepEqual(new Set(branches.branches.map((b) => b.branchId)), new Set([left.branchId, right.branchId]));
+
+    const ids = [left.branchId, right.branchId];
+    const conflict = await sdk.branches.merge(ids).catch((error: unknown) => error);
+    assert.ok(conflict instanceof ConflictError, `expected ConflictError, got ${String(conflict)}`);
+    const conflicts = conflict.details["conflicts"] as { path: string }[];
+    assert.deepEqual(conflicts.map((c) => c.path), ["doc.txt"]);
+    const merged = await sdk.branches.merge(ids, { strategy: "ours" });
+    assert.deepEqual([merged.baseSnapshotId, merged.memoryState], [base.snapshotId, "fresh"]);
+    assert.deepEqual(merged.resolvedConflicts.map((c) => c["path"]), ["doc.txt"]);
+
+    const restored = await sdk.snapshots.restore(merged.snapshotId);
+    assert.equal(restored.status, "restored");
+    const line = await sdk.instances.execute(restored.instanceId, { code: "print(open('doc.txt').read().splitlines()[1])", language: "python" });
+    assert.equal(line.stdout, "ours\n");
+    const atBase = await sdk.snapshots.restore(base.snapshotId);
+    assert.equal((await sdk.instances.execute(atBase.instanceId, { code: "print(x)", language: "python" })).stdout, "42\n");
+
+    const needed = await sdk.snapshots.delete(base.snapshotId).catch((error: unknown) => error);
+    assert.ok(needed instanceof ConflictError);
+    assert.ok((needed.details["children"] as string[]).includes(onLeft.snapshotId!));
+    const deleted = await sdk.snapshots.delete(base.snapshotId, { force: true });
+    assert.ok(deleted.deleted && deleted.reparentedChildren.includes(onLeft.snapshotId!));
+    await assert.rejects(sdk.snapshots.get(base.snapshotId), NotFoundError);
+  });
+
+  test("an instance: started, executed in, files up and down, paused, resumed with its state, stopped", async () => {
+    const sdk = client();
+    const started = await sdk.instances.create({ language: "python", memoryMb: 512, metadata: { name: "ts-sdk" } });
+    const id = started.instanceId;
+    assert.deepEqual([started.state, started.language, started.metadata], ["running", "python", { name: "ts-sdk" }]);
+    assert.equal(started.events?.at(-1)?.toState, "running");
+
+    const uploaded = await sdk.instances.files.upload(id, { "notes.txt": "from the SDK\n", "data/n.bin": new Uint8Array([7, 8, 9]) }, { path: "in" });
+    assert.deepEqual(uploaded, { files: 2, bytes: 16 });
+    const read = await sdk.instances.execute(id, { code: "x = open('in/notes.txt').read()\nprint(x, end='')\nwritten = open('out.txt', 'w').write('made inside\\n')", language: "python" });
+    assert.equal(read.stdout, "from the SDK\n");
+    const files = await sdk.instances.files.download(id, "in");
+    assert.equal(text(files["notes.txt"]), "from the SDK\n");
+    assert.deepEqual([...(files["data/n.bin"] ?? [])], [7, 8, 9]);
+    assert.equal(text((await sdk.instances.files.download(id))["out.txt"]), "made inside\n");
+
+    assert.equal((await sdk.instances.pause(id)).state, "paused");
+    await assert.rejects(sdk.instances.execute(id, { code: "print(x)", language: "python" }), ConflictError);
+    assert.equal((await sdk.instances.resume(id)).state, "running");
+    assert.equal((await sdk.instances.execute(id, { code: "print(x, end='')", language: "python" })).stdout, "from the SDK\n");
+
+    const running = await sdk.instances.list({ state: "running", limit: 100 });
+    assert.ok(running.instances.some((i) => i.instanceId === id));
+    assert.ok(running.instances.every((i) => i.state === "running" && i.events === null));
+    const stopped = await sdk.instances.stop(id);
+    assert.equal(stopped.state, "stopped");
+    assert.deepEqual(stopped.events?.map((e) => e.toState).slice(-3), ["paused", "running", "stopped"]);
+    assert.equal((await sdk.instances.get(id)).state, "stopped");
+    await assert.rejects(sdk.instances.execute(id, { code: "print(1)", language: "python" }), ConflictError);
+  });
+
+  test("usage counts this tenant's executions and credits", async () => {
+    const sdk = client();
+    await sdk.execute({ code: "print('counted')", language: "python" });
+    const report = await sdk.usage.get();
+    assert.ok(report.executions.totalCount >= 1);
+    assert.ok(report.executions.byMode.ephemeral >= 1);
+    assert.ok(report.periodStart <= new Date() && new Date() <= report.periodEnd);
+    assert.ok(report.costs.totalCost > 0);
+    const current = await sdk.usage.current();
+    assert.equal(current.activeExecutions, 0);
+    assert.ok(current.rateLimitRemaining > 0);
+    assert.ok(Math.abs(current.currentBalance - report.costs.creditsRemaining) < 1e-6);
+  });
+
+  test("a bad request, an unknown id and a wrong key throw their typed errors", async () => {
+    const sdk = client();
+    const bad = await sdk.execute({ code: "1", language: "cobol" as "python" }).catch((error: unknown) => error);
+    assert.ok(bad instanceof InvalidRequestError);
+    assert.equal((bad as FaaSError).statusCode, 400);
+    assert.deepEqual(((bad as FaaSError).details["errors"] as { field: string }[]).map((e) => e.field), ["language"]);
+
+    const unknown = await sdk.getExecution("exec_000000000000000000000000").catch((error: unknown) => error);
+    assert.ok(unknown instanceof NotFoundError);
+    assert.equal((unknown as FaaSError).code, "NOT_FOUND");
+    await assert.rejects(sdk.instances.get("inst_nope"), NotFoundError);
+    const ended = await sdk.stream("exec_000000000000000000000000").finished();
+    assert.equal(ended?.type, "error");
+    assert.match(ended?.type === "error" ? ended.error : "", /not found/);
+
+    const stranger = new FaaSClient({ apiKey: "not-a-key", endpoint: ENDPOINT });
+    const refused = await stranger.execute({ code: "print(1)", language: "python" }).catch((error: unknown) => error);
+    assert.ok(refused instanceof AuthenticationError);
+    assert.equal((refused as FaaSError).statusCode, 401);
+    await assert.rejects(stranger.stream("exec_000000000000000000000000").finished(), AuthenticationError);
+  });
+});

@@ -1,0 +1,33 @@
+"""@faas/sdk's FaaSClient against a real ``faas serve`` process (real Docker sandboxes, CRIU for snapshots)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_serve import Server
+from tests.node_tests import run_node_tests
+
+KEY = "sdk-ts-integration-key"
+
+
+@pytest.fixture(scope="module")
+def server(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    started = Server(tmp_path_factory.mktemp("sdk-ts-node"), {"FAAS_API_KEYS": KEY})
+    yield started
+    started.stop()
+
+
+@pytest.mark.usefixtures("criu_ready")
+def test_the_typescript_client_against_a_real_node(server: Server) -> None:
+    report = run_node_tests(
+        Path("sdk-ts"),
+        {"FAAS_ENDPOINT": server.url.removesuffix("/api/v1"), "FAAS_API_KEY": KEY},
+        ["test/faas-client.integration.test.ts"],
+        node_args=["--import", "tsx"],
+    )
+    # A missing endpoint would skip them all (and pass): they must have run.
+    assert re.search(r"\bskipped 0\n", report) and re.search(r"\bpass [1-9]", report), report
