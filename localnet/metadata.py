@@ -220,6 +220,7 @@ def build_metadata_value() -> list[Any]:
         svc=svc,
         b=b,
     )
+    pallets[0]["constants"].insert(1, _version_constant(b, u8, u32))
     h256_ = h256
     signed_extensions = [
         {"identifier": "CheckNonZeroSender", "ty": unit, "additional_signed": unit},
@@ -238,6 +239,29 @@ def build_metadata_value() -> list[Any]:
         "runtime_type": runtime,
     }
     return ["0x6d657461", {"V14": v14}]
+
+
+def _version_constant(b: TypeBuilder, u8: int, u32: int) -> dict[str, Any]:
+    """``System.Version``, the runtime version as FRAME exports it; clients (polkadot-api) sign with it."""
+    from localnet.runtime_api import encode_runtime_version, runtime_version  # runtime_api imports this module
+
+    text = b.prim("str")
+    apis = b.seq(b.tup(b.array(8, u8), u32))
+    version = b.composite(
+        "sp_version::RuntimeVersion",
+        [
+            ("spec_name", text, "RuntimeString"),
+            ("impl_name", text, "RuntimeString"),
+            ("authoring_version", u32, "u32"),
+            ("spec_version", u32, "u32"),
+            ("impl_version", u32, "u32"),
+            ("apis", apis, "ApisVec"),
+            ("transaction_version", u32, "u32"),
+            ("state_version", u8, "u8"),
+        ],
+    )
+    value = encode_runtime_version(runtime_version())
+    return {"name": "Version", "type": version, "value": "0x" + value.hex(), "documentation": []}
 
 
 @functools.cache
