@@ -1,0 +1,154 @@
+/**
+ * TangleFaaSClient against a real localnet and a real `faas operator` (started by
+ * tests/sdk_ts/test_tangle_client.py, which passes the endpoints below). By hand: start them yourself and set
+ * LOCALNET_URL, BLUEPRINT_ID, SERVICE_ID, FORGED_SERVICE_ID, TAMPERED_SERVICE_ID, TAMPER_PROXY_PORT,
+ * OPERATOR_URL, OPERATOR_ROLE_KEY, OPERATOR_ACCOUNT and CALLER_SEED.
+ */
+
+import assert from "node:assert/strict";
+import { type Server, createServer } from "node:http";
+import { after, before, describe, test } from "node:test";
+
+import { TangleError, TangleFaaSClient, TangleTimeoutError, VerificationError, parseJson } from "../src/index.js";
+import { toHex } from "../src/scale.js";
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") throw new Error(`set ${name} (tests/sdk_ts/test_tangle_client.py does)`);
+  return value;
+}
+
+const rpcUrl = env("LOCALNET_URL");
+const seed = env("CALLER_SEED");
+const operatorUrl = env("OPERATOR_URL");
+const RESULT_TIMEOUT_MS = 180_000;
+
+/** Serves the operator's REST answers with stdout changed: what a dishonest middleman (or operator) would do. */
+function tamperingProxy(port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    void (async () => {
+      const upstream = await fetch(operatorUrl + (request.url ?? "/"));
+      const body = await upstream.text();
+      let text = body;
+      if (upstream.status === 200 && (request.url ?? "").startsWith("/api/v1/jobs/")) {
+        text = body.replace(/"stdout":\s*"((?:[^"\\]|\\.)*)"/, (_, stdout: string) => `"stdout": "${stdout}tampered\\n"`);
+      }
+      response.writeHead(upstream.status, { "content-type": "application/json" });
+      response.end(text);
+    })().catch((error: unknown) => {
+      response.writeHead(502);
+      response.end(String(error));
+    });
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+describe("TangleFaaSClient on a localnet with a real operator", () => {
+  let proxy: Server;
+  before(async () => {
+    proxy = await tamperingProxy(Number(env("TAMPER_PROXY_PORT")));
+  });
+  after(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+
+  test("the API.md example: submitJob by blueprintId, waitForResult gives the verified output", async () => {
+    const client = new TangleFaaSClient({ rpcUrl, blueprintId: Number(env("BLUEPRINT_ID")), seed });
+    try {
+      // Submit job on-chain
+      const jobId = await client.submitJob({ code: 'console.log("Verified execution")', language: "javascript" });
+      // Wait for result
+      const result = await client.waitForResult(jobId, { timeoutMs: RESULT_TIMEOUT_MS });
+      console.log("Verified result:", result.stdout, result.status);
+      assert.equal((await client.service()).id, BigInt(env("SERVICE_ID")));
+      assert.equal(result.stdout, "Verified execution\n");
+      assert.equal(result.status, "completed");
+      assert.equal(result.exitCode, 0);
+      assert.equal(result.callId, jobId);
+      assert.equal(result.operator, env("OPERATOR_ACCOUNT"));
+      assert.equal(toHex(result.receipt.operatorKey), env("OPERATOR_ROLE_KEY"));
+      assert.equal(result.receipt.callId, jobId);
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("by serviceId, and what the operator serves matches the verified result", async () => {
+    const serviceId = Number(env("SERVICE_ID"));
+    const client = new TangleFaaSClient({ rpcUrl, serviceId, seed });
+    try {
+      const callId = await client.submitJob({ code: "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)", language: "python" });
+      const result = await client.waitForResult(callId, { timeoutMs: RESULT_TIMEOUT_MS });
+      assert.deepEqual([result.stdout, result.stderr, result.exitCode, result.status], ["out\n", "err\n", 3, "failed"]);
+      const served = parseJson(await (await fetch(`${operatorUrl}/api/v1/jobs/${serviceId}/${callId}`)).text()) as Record<string, never>;
+      assert.equal(served["receipt_hash"], toHex(result.receiptHash));
+      assert.equal(served["signature"], toHex(result.signature));
+      // A fresh client (nothing remembered about the submission) finds and verifies the same result.
+      const reader = new TangleFaaSClient({ rpcUrl, serviceId });
+      try {
+        assert.equal((await reader.waitForResult(callId, { timeoutMs: 30_000 })).stdout, "out\n");
+        await assert.rejects(reader.submitJob({ code: "1", language: "python" }), (error: unknown) => error instanceof TangleError && error.code === "NO_KEY");
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a tampered output is refused with the stdout hash mismatch", async () => {
+    const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("TAMPERED_SERVICE_ID")), seed });
+    try {
+      const callId = await client.submitJob({ code: "print('honest')", language: "python" });
+      await assert.rejects(client.waitForResult(callId, { timeoutMs: RESULT_TIMEOUT_MS }), (error: unknown) => {
+        assert.ok(error instanceof VerificationError, String(error));
+        assert.equal(error.code, "VERIFICATION_FAILED");
+        assert.deepEqual(error.reasons, ["stdout hash mismatch: the stdout served does not hash to the receipt's stdout_sha256"]);
+        return true;
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("a signature by a key other than the operator's registered role key is refused", async () => {
+    const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("FORGED_SERVICE_ID")), seed });
+    try {
+      const callId = await client.submitJob({ code: "print('signed by the wrong key')", language: "python" });
+      await assert.rejects(client.waitForResult(callId, { timeoutMs: RESULT_TIMEOUT_MS }), (error: unknown) => {
+        assert.ok(error instanceof VerificationError, String(error));
+        assert.deepEqual(error.reasons, [
+          "the receipt names an operator key other than the operator's registered key",
+          `the signature does not recover to the registered key of operator ${env("OPERATOR_ACCOUNT")} (signed by another key, or over other data)`,
+        ]);
+        return true;
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("no result within the timeout is a TangleTimeoutError", async () => {
+    const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("SERVICE_ID")), seed });
+    try {
+      const callId = await client.submitJob({ code: "import time; time.sleep(8); print('late')", language: "python" });
+      const started = Date.now();
+      await assert.rejects(client.waitForResult(callId, { timeoutMs: 1500 }), (error: unknown) => {
+        assert.ok(error instanceof TangleTimeoutError, String(error));
+        assert.equal(error.code, "EXECUTION_TIMEOUT");
+        assert.match(error.message, new RegExp(`no finalized result for call ${callId} of service`));
+        return true;
+      });
+      assert.ok(Date.now() - started < 6000, "the timeout was not honoured");
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("an unknown service and a chain that is not there are typed errors", async () => {
+    const unknown = new TangleFaaSClient({ rpcUrl, serviceId: 999 });
+    await assert.rejects(unknown.service(), (error: unknown) => error instanceof TangleError && error.code === "NOT_FOUND");
+    await unknown.close();
+    const nowhere = new TangleFaaSClient({ rpcUrl: "ws://127.0.0.1:9", serviceId: 0, connectTimeoutMs: 5000 });
+    await assert.rejects(nowhere.service(), (error: unknown) => error instanceof TangleError && error.code === "CONNECTION_ERROR");
+    await nowhere.close();
+  });
+});
