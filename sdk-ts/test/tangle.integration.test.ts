@@ -23,6 +23,16 @@ const seed = env("CALLER_SEED");
 const operatorUrl = env("OPERATOR_URL");
 const RESULT_TIMEOUT_MS = 180_000;
 
+/** Run `use` with a client on `serviceId`, closing it whatever happens. */
+async function withClient(serviceId: string, use: (client: TangleFaaSClient) => Promise<void>): Promise<void> {
+  const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env(serviceId)), seed });
+  try {
+    await use(client);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Serves the operator's REST answers with stdout changed: what a dishonest middleman (or operator) would do. */
 function tamperingProxy(port: number): Promise<Server> {
   const server = createServer((request, response) => {
@@ -59,44 +69,40 @@ describe("TangleFaaSClient on a localnet with a real operator", () => {
       const result = await client.waitForResult(jobId, { timeoutMs: RESULT_TIMEOUT_MS });
       console.log("Verified result:", result.stdout, result.status);
       assert.equal((await client.service()).id, BigInt(env("SERVICE_ID")));
-      assert.equal(result.stdout, "Verified execution\n");
-      assert.equal(result.status, "completed");
-      assert.equal(result.exitCode, 0);
+      assert.deepEqual([result.stdout, result.status, result.exitCode], ["Verified execution\n", "completed", 0]);
       assert.equal(result.callId, jobId);
+      assert.equal(result.receipt.callId, jobId);
       assert.equal(result.operator, env("OPERATOR_ACCOUNT"));
       assert.equal(toHex(result.receipt.operatorKey), env("OPERATOR_ROLE_KEY"));
-      assert.equal(result.receipt.callId, jobId);
     } finally {
       await client.close();
     }
   });
 
   test("by serviceId, and what the operator serves matches the verified result", async () => {
-    const serviceId = Number(env("SERVICE_ID"));
-    const client = new TangleFaaSClient({ rpcUrl, serviceId, seed });
-    try {
-      const callId = await client.submitJob({ code: "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)", language: "python" });
+    await withClient("SERVICE_ID", async (client) => {
+      const code = "import sys; print('out'); print('err', file=sys.stderr); sys.exit(3)";
+      const callId = await client.submitJob({ code, language: "python" });
       const result = await client.waitForResult(callId, { timeoutMs: RESULT_TIMEOUT_MS });
       assert.deepEqual([result.stdout, result.stderr, result.exitCode, result.status], ["out\n", "err\n", 3, "failed"]);
-      const served = parseJson(await (await fetch(`${operatorUrl}/api/v1/jobs/${serviceId}/${callId}`)).text()) as Record<string, never>;
+      const answer = await fetch(`${operatorUrl}/api/v1/jobs/${env("SERVICE_ID")}/${callId}`);
+      const served = parseJson(await answer.text()) as Record<string, unknown>;
       assert.equal(served["receipt_hash"], toHex(result.receiptHash));
       assert.equal(served["signature"], toHex(result.signature));
-      // A fresh client (nothing remembered about the submission) finds and verifies the same result.
-      const reader = new TangleFaaSClient({ rpcUrl, serviceId });
+      // A fresh client without a key (nothing remembered about the submission) verifies the same result.
+      const reader = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("SERVICE_ID")) });
       try {
         assert.equal((await reader.waitForResult(callId, { timeoutMs: 30_000 })).stdout, "out\n");
-        await assert.rejects(reader.submitJob({ code: "1", language: "python" }), (error: unknown) => error instanceof TangleError && error.code === "NO_KEY");
+        const refused = (error: unknown) => error instanceof TangleError && error.code === "NO_KEY";
+        await assert.rejects(reader.submitJob({ code: "1", language: "python" }), refused);
       } finally {
         await reader.close();
       }
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   test("a tampered output is refused with the stdout hash mismatch", async () => {
-    const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("TAMPERED_SERVICE_ID")), seed });
-    try {
+    await withClient("TAMPERED_SERVICE_ID", async (client) => {
       const callId = await client.submitJob({ code: "print('honest')", language: "python" });
       await assert.rejects(client.waitForResult(callId, { timeoutMs: RESULT_TIMEOUT_MS }), (error: unknown) => {
         assert.ok(error instanceof VerificationError, String(error));
@@ -104,31 +110,26 @@ describe("TangleFaaSClient on a localnet with a real operator", () => {
         assert.deepEqual(error.reasons, ["stdout hash mismatch: the stdout served does not hash to the receipt's stdout_sha256"]);
         return true;
       });
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   test("a signature by a key other than the operator's registered role key is refused", async () => {
-    const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("FORGED_SERVICE_ID")), seed });
-    try {
+    await withClient("FORGED_SERVICE_ID", async (client) => {
       const callId = await client.submitJob({ code: "print('signed by the wrong key')", language: "python" });
       await assert.rejects(client.waitForResult(callId, { timeoutMs: RESULT_TIMEOUT_MS }), (error: unknown) => {
         assert.ok(error instanceof VerificationError, String(error));
         assert.deepEqual(error.reasons, [
           "the receipt names an operator key other than the operator's registered key",
-          `the signature does not recover to the registered key of operator ${env("OPERATOR_ACCOUNT")} (signed by another key, or over other data)`,
+          `the signature does not recover to the registered key of operator ${env("OPERATOR_ACCOUNT")} ` +
+            "(signed by another key, or over other data)",
         ]);
         return true;
       });
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   test("no result within the timeout is a TangleTimeoutError", async () => {
-    const client = new TangleFaaSClient({ rpcUrl, serviceId: Number(env("SERVICE_ID")), seed });
-    try {
+    await withClient("SERVICE_ID", async (client) => {
       const callId = await client.submitJob({ code: "import time; time.sleep(8); print('late')", language: "python" });
       const started = Date.now();
       await assert.rejects(client.waitForResult(callId, { timeoutMs: 1500 }), (error: unknown) => {
@@ -138,9 +139,7 @@ describe("TangleFaaSClient on a localnet with a real operator", () => {
         return true;
       });
       assert.ok(Date.now() - started < 6000, "the timeout was not honoured");
-    } finally {
-      await client.close();
-    }
+    });
   });
 
   test("an unknown service and a chain that is not there are typed errors", async () => {
