@@ -36,3 +36,11 @@ export {
   type Details,
 } from "./errors.js";
 export type * from "./models.js";
+export { TangleFaaSClient, type TangleFaaSClientOptions, type VerifiedResult } from "./tangle.js";
+export { ChainRejectedError, TangleError, TangleTimeoutError, VerificationError } from "./tangle-errors.js";
+export { mayCall, type OperatorPreferences, type ServiceInstance, type JobResultEvent, type KeyringPair } from "./tangle-chain.js";
+export { type ChainRecord, type ExecutionOutput, type OnChainResult, type Verification, SignatureError, recoverPublicKey, verify } from "./verify.js";
+export { DOMAIN_TAG, type Receipt, ReceiptFormatError, blake2_256, encodeReceipt, receiptFromJson, receiptHash, receiptToJson, sha256 } from "./receipt.js";
+export { parseJson, JsonSyntaxError, type JsonValue } from "./receipt-json.js";
+export { type Field, type FieldType, FieldError, decodeFields, encodeFields } from "./fields.js";
+export { JOBS, type ExecuteJobOptions, type JobArgs, type JobResult, type JobSpec, decodeJobArgs, decodeResult, encodeJobArgs, encodeResult, executeJobArgs } from "./fields-jobs.js";
