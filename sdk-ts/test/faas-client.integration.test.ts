@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createServer, connect, type AddressInfo } from "node:net";
 import { describe, test } from "node:test";
 
 import {
@@ -22,6 +23,64 @@ const skip = ENDPOINT === undefined ? "FAAS_ENDPOINT is not set: tests/sdk_ts/te
 
 function client(): FaaSClient {
   return new FaaSClient({ apiKey: process.env["FAAS_API_KEY"], endpoint: ENDPOINT });
+}
+
+/** In an instance: /workspace over HTTP on 8000, a TCP echo on 9000 (threads of its live interpreter). */
+const SERVERS = `
+import http.server, socket, threading
+
+with open("/workspace/hello.txt", "w") as f:
+    f.write("hello from inside\\n")
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory="/workspace", **kwargs)
+
+    def log_message(self, *args):
+        pass
+
+web = http.server.ThreadingHTTPServer(("127.0.0.1", 8000), Handler)
+threading.Thread(target=web.serve_forever, daemon=True).start()
+
+echo = socket.socket()
+echo.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+echo.bind(("127.0.0.1", 9000))
+echo.listen()
+
+def repeat(conn):
+    with conn:
+        while data := conn.recv(4096):
+            conn.sendall(data)
+
+def accept():
+    while True:
+        threading.Thread(target=repeat, args=(echo.accept()[0],), daemon=True).start()
+
+threading.Thread(target=accept, daemon=True).start()
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** What the TCP server behind host:port answers to `message`. */
+function echoThrough(host: string, port: number, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => socket.write(message));
+    socket.setTimeout(10_000, () => socket.destroy(new Error("no echo within 10 s")));
+    socket.once("data", (data) => {
+      resolve(String(data));
+      socket.end();
+    });
+    socket.once("error", reject);
+  });
 }
 
 function text(bytes: Uint8Array | undefined): string {
@@ -164,6 +223,49 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     assert.deepEqual(stopped.events?.map((e) => e.toState).slice(-3), ["paused", "running", "stopped"]);
     assert.equal((await sdk.instances.get(id)).state, "stopped");
     await assert.rejects(sdk.instances.execute(id, { code: "print(1)", language: "python" }), ConflictError);
+  });
+
+  test("the ways into an instance: an exposed service, a port forward, SSH access, Jupyter; VSCode refused", async () => {
+    const sdk = client();
+    const { instanceId: id } = await sdk.instances.create({ language: "python", memoryMb: 512 });
+    await sdk.instances.execute(id, { code: SERVERS, language: "python" });
+
+    const web = await sdk.instances.expose(id, "web", 8000);
+    assert.deepEqual([web.name, web.port], ["web", 8000]);
+    const page = new URL(web.url);
+    page.pathname += "hello.txt";
+    const served = await fetch(page);
+    assert.equal(served.status, 200);
+    assert.equal(await served.text(), "hello from inside\n");
+    assert.deepEqual((await sdk.instances.get(id)).endpoints.http, { web: web.url });
+    await sdk.instances.unexpose(id, "web");
+    assert.equal((await fetch(page)).status, 404);
+
+    const localPort = await freePort();
+    const forward = await sdk.instances.forwardPort(id, localPort, 9000);
+    assert.deepEqual([forward.localPort, forward.remotePort], [localPort, 9000]);
+    assert.deepEqual(await sdk.instances.portForwards(id), [forward]);
+    assert.equal(await echoThrough(forward.bindAddress, localPort, "ping"), "ping");
+    await sdk.instances.removePortForward(id, localPort);
+    assert.deepEqual(await sdk.instances.portForwards(id), []);
+
+    const ssh = await sdk.instances.ssh(id);
+    assert.equal(ssh.username, "root");
+    assert.match(ssh.privateKey, /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+    assert.match(ssh.fingerprint, /^SHA256:/);
+    assert.equal(ssh.sshUrl, `ssh://root@${ssh.host}:${ssh.port}`);
+    assert.equal((await sdk.instances.get(id)).endpoints.ssh, ssh.sshUrl);
+
+    const jupyter = await sdk.instances.jupyter(id);
+    assert.equal(jupyter.type, "jupyter");
+    assert.ok((jupyter.token ?? "").length >= 24 && jupyter.password === null);
+    const status = await fetch(`${jupyter.url.split("?")[0]}api/status?token=${jupyter.token}`);
+    assert.equal(status.status, 200);
+
+    const vscode = await sdk.instances.vscode(id).catch((error: unknown) => error);
+    assert.ok(vscode instanceof InvalidRequestError);
+    assert.deepEqual(vscode.details["available"], ["jupyter", "vnc"]);
+    await sdk.instances.stop(id);
   });
 
   test("usage counts this tenant's executions and credits", async () => {
