@@ -5,7 +5,9 @@
  */
 
 import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, connect, type AddressInfo } from "node:net";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 
 import {
@@ -19,6 +21,7 @@ import {
 } from "../src/index.js";
 
 const ENDPOINT = process.env["FAAS_ENDPOINT"];
+const FILES_ROOT = process.env["NODE_FILES_ROOT"];
 const skip = ENDPOINT === undefined ? "FAAS_ENDPOINT is not set: tests/sdk_ts/test_faas_client.py runs these" : false;
 
 function client(): FaaSClient {
@@ -223,6 +226,32 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     assert.deepEqual(stopped.events?.map((e) => e.toState).slice(-3), ["paused", "running", "stopped"]);
     assert.equal((await sdk.instances.get(id)).state, "stopped");
     await assert.rejects(sdk.instances.execute(id, { code: "print(1)", language: "python" }), ConflictError);
+  });
+
+  test("copies and a two-way sync between the node's files root and an instance", { skip: FILES_ROOT === undefined ? "NODE_FILES_ROOT is not set" : false }, async () => {
+    const root = FILES_ROOT!;
+    const sdk = client();
+    mkdirSync(join(root, "project", "src"), { recursive: true });
+    writeFileSync(join(root, "project", "src", "main.py"), "print('v1')\n");
+    writeFileSync(join(root, "project", "skip.log"), "noise\n");
+    const { instanceId: id } = await sdk.instances.create({ language: "python", memoryMb: 512 });
+
+    const copied = await sdk.instances.files.copy(id, { direction: "upload", localPath: "project/src", remotePath: "app" });
+    assert.deepEqual(copied, { files: 1, bytes: 12 });
+    assert.equal((await sdk.instances.execute(id, { code: "exec(open('app/main.py').read())", language: "python" })).stdout, "v1\n");
+    await sdk.instances.execute(id, { code: "n = open('app/made.txt', 'w').write('inside\\n')", language: "python" });
+    const back = await sdk.instances.files.copy(id, { direction: "download", localPath: "copied", remotePath: "app" });
+    assert.equal(back.files, 2);
+    assert.equal(readFileSync(join(root, "copied", "made.txt"), "utf8"), "inside\n");
+
+    const first = await sdk.instances.files.sync(id, { localDir: "project", remoteDir: "work", exclude: ["*.log"], bidirectional: true });
+    assert.deepEqual(first.uploaded, ["src/main.py"]);
+    assert.equal(first.transferred, 1);
+    await sdk.instances.execute(id, { code: "n = open('work/src/main.py', 'w').write(\"print('v2')\\n\")", language: "python" });
+    const second = await sdk.instances.files.sync(id, { localDir: "project", remoteDir: "work", exclude: ["*.log"], bidirectional: true });
+    assert.deepEqual([second.downloaded, second.uploaded, second.conflicts], [["src/main.py"], [], []]);
+    assert.equal(readFileSync(join(root, "project", "src", "main.py"), "utf8"), "print('v2')\n");
+    await sdk.instances.stop(id);
   });
 
   test("the ways into an instance: an exposed service, a port forward, SSH access, Jupyter; VSCode refused", async () => {

@@ -15,17 +15,24 @@ KEY = "sdk-ts-integration-key"
 
 
 @pytest.fixture(scope="module")
-def server(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    started = Server(tmp_path_factory.mktemp("sdk-ts-node"), {"FAAS_API_KEYS": KEY})
+def files_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The node's side of copies and syncs (FAAS_FILES_ROOT); the node test writes and reads it directly."""
+    return tmp_path_factory.mktemp("sdk-ts-files")
+
+
+@pytest.fixture(scope="module")
+def server(require_docker: None, tmp_path_factory: pytest.TempPathFactory, files_root: Path) -> Iterator[Server]:
+    started = Server(tmp_path_factory.mktemp("sdk-ts-node"), {"FAAS_API_KEYS": KEY, "FAAS_FILES_ROOT": str(files_root)})
     yield started
     started.stop()
 
 
 @pytest.mark.usefixtures("criu_ready")
-def test_the_typescript_client_against_a_real_node(server: Server) -> None:
+def test_the_typescript_client_against_a_real_node(server: Server, files_root: Path) -> None:
+    env = {"FAAS_ENDPOINT": server.url.removesuffix("/api/v1"), "FAAS_API_KEY": KEY, "NODE_FILES_ROOT": str(files_root)}
     report = run_node_tests(
         Path("sdk-ts"),
-        {"FAAS_ENDPOINT": server.url.removesuffix("/api/v1"), "FAAS_API_KEY": KEY},
+        env,
         ["test/faas-client.integration.test.ts"],
         node_args=["--import", "tsx"],
     )
