@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
-import { decodeFields, encodeFields } from "../src/fields.js";
+import { FieldError, decodeFields, encodeFields } from "../src/fields.js";
 import { decodeJobArgs, decodeResult, encodeJobArgs, encodeResult, executeJobArgs, jobSpec } from "../src/fields-jobs.js";
 import { type JsonValue, parseJson } from "../src/receipt-json.js";
-import { blake2_256, encodeReceipt, receiptFromJson, receiptHash, receiptToJson } from "../src/receipt.js";
+import { ReceiptFormatError, blake2_256, encodeReceipt, receiptFromJson, receiptHash, receiptToJson } from "../src/receipt.js";
 import { fromHex, toHex } from "../src/scale.js";
 import { type ChainRecord, recoverPublicKey, verify } from "../src/verify.js";
 
@@ -87,22 +87,34 @@ describe("job arguments", () => {
     });
   }
 
-  test("submitJob's options encode as Python's ExecuteJob does", () => {
-    const every = (vectors.job_args as Json[]).find((vector) => vector.name === "execute_every_option") as Json;
-    const args = executeJobArgs({
-      language: "python",
-      code: "import os\nprint(os.environ['GREETING'])",
-      mode: "checkpointed",
-      resources: { memory_mb: 512, cpus: 1 },
-      env: { GREETING: "héllo ✓", A: "1" },
-      files: { "data/in.txt": "aGk=" },
-      snapshotId: "snap_0123",
-      branchId: "br_9",
+  for (const vector of (vectors.job_args as Json[]).filter((item) => Number(item.job) === 0)) {
+    test(`${vector.name}: submitJob's options encode as Python's ExecuteJob does`, () => {
+      const args = vector.args as Record<string, string | null>;
+      const object = (text: string | null) => (text ? (parseJson(text) as Record<string, never>) : undefined);
+      const options = {
+        language: args.language as string,
+        code: args.code as string,
+        mode: args.mode as string,
+        resources: object(args.resources as string),
+        env: object(args.env as string),
+        files: object(args.files as string),
+        snapshotId: args.snapshot_id,
+        branchId: args.branch_id,
+      };
+      assert.deepEqual(executeJobArgs(options), args);
+      assert.equal(toHex(encodeJobArgs(0, executeJobArgs(options))), vector.fields_scale);
     });
-    assert.equal(toHex(encodeJobArgs(0, args)), every.fields_scale);
-    const minimal = (vectors.job_args as Json[]).find((vector) => vector.name === "execute_minimal") as Json;
-    assert.equal(toHex(encodeJobArgs(0, executeJobArgs({ language: "python", code: "print(1)" }))), minimal.fields_scale);
-  });
+  }
+
+  for (const vector of vectors.refused_job_args as Json[]) {
+    test(`${vector.name}: refused before the chain, in the same words`, () => {
+      assert.throws(() => encodeJobArgs(Number(vector.job), vector.args), (error: unknown) => {
+        assert.ok(error instanceof FieldError);
+        assert.equal(error.message, vector.error);
+        return true;
+      });
+    });
+  }
 });
 
 describe("job results", () => {
@@ -126,6 +138,18 @@ describe("verification", () => {
       assert.deepEqual(outcome.reasons.map(comparable), (vector.reasons as string[]).map(comparable));
       assert.equal(outcome.ok, vector.reasons.length === 0);
       assert.equal(outcome.signerKey === null ? null : toHex(outcome.signerKey), vector.signer_key);
+    });
+  }
+});
+
+describe("malformed receipts", () => {
+  for (const vector of vectors.malformed_receipts as Json[]) {
+    test(`${vector.name}: refused in the same words`, () => {
+      assert.throws(() => receiptFromJson(vector.receipt as JsonValue), (error: unknown) => {
+        assert.ok(error instanceof ReceiptFormatError);
+        assert.equal(error.message, vector.error);
+        return true;
+      });
     });
   }
 });

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from attestations import (
     ExecutionOutput,
     OnChainResult,
     Receipt,
+    ReceiptFormatError,
     ReceiptSigner,
     blake2_256,
     encode_receipt,
@@ -22,9 +25,24 @@ from attestations import (
     verify,
 )
 from attestations.vectors import TEST_KEY_PHRASES, VECTORS_PATH, render
-from blueprint import decode_job_args_scale, decode_result_scale, job_spec
+from blueprint import (
+    BranchCreateJob,
+    BranchMergeJob,
+    ExecuteJob,
+    JobArgumentError,
+    SnapshotCreateJob,
+    SnapshotRestoreJob,
+    decode_job_args_scale,
+    decode_result_scale,
+    encode_job_args,
+    job_spec,
+)
+from tests.node_tests import run_node_tests
 
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
+REQUEST_TYPES = {
+    kind.JOB: kind for kind in (ExecuteJob, SnapshotCreateJob, SnapshotRestoreJob, BranchCreateJob, BranchMergeJob)
+}
 
 
 def unhex(text: str) -> bytes:
@@ -119,3 +137,24 @@ def test_verify_gives_the_vectors_reasons_in_order(vector):
     assert list(outcome.reasons) == vector["reasons"]
     assert outcome.ok == (not vector["reasons"])
     assert outcome.signer_key == (None if vector["signer_key"] is None else unhex(vector["signer_key"]))
+
+
+@pytest.mark.parametrize("vector", VECTORS["refused_job_args"], ids=lambda vector: vector["name"])
+def test_oversized_job_args_are_refused_in_the_vectors_words(vector):
+    names = [param.name for param in job_spec(vector["job"]).params]
+    request = REQUEST_TYPES[vector["job"]].from_texts(tuple(vector["args"][name] for name in names))
+    with pytest.raises(JobArgumentError) as caught:
+        encode_job_args(request)
+    assert str(caught.value) == vector["error"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["malformed_receipts"], ids=lambda vector: vector["name"])
+def test_malformed_receipts_are_refused_in_the_vectors_words(vector):
+    with pytest.raises(ReceiptFormatError) as caught:
+        Receipt.from_json(vector["receipt"])
+    assert str(caught.value) == vector["error"]
+
+
+def test_the_typescript_sdk_reads_every_vector_the_same_way():
+    report = run_node_tests(Path("sdk-ts"), {}, ["test/receipt-vectors.test.ts"], node_args=["--import", "tsx"])
+    assert re.search(r"\bfail 0\b", report) and not re.search(r"\bpass 0\b", report), report
