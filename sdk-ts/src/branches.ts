@@ -1,7 +1,16 @@
 /** The Branch API: lines of snapshots that branched executions advance, and their merges. */
 
 import type { HttpClient } from "./http.js";
-import type { Branch, BranchPage, ExecuteOptions, Execution, MergeResult, MergeStrategy, Metadata, PageOptions } from "./models.js";
+import type {
+  Branch,
+  BranchPage,
+  ExecuteOptions,
+  Execution,
+  MergeResult,
+  MergeStrategy,
+  Metadata,
+  PageOptions,
+} from "./models.js";
 import { withoutUnset } from "./wire.js";
 import { parseBranch, parseBranchPage, parseMergeResult } from "./wire-resources.js";
 

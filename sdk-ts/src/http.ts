@@ -149,6 +149,8 @@ export function connectionError(error: unknown, method: string, url: string): Fa
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
   const what = error instanceof Error ? `${error.name}: ${error.message}${cause}` : String(error);
   const hint =
-    timedOut && !isIdempotent(method) ? "; the server may have acted on it anyway: it is not retried automatically" : "";
+    timedOut && !isIdempotent(method)
+      ? "; the server may have acted on it anyway: it is not retried automatically"
+      : "";
   return new FaaSConnectionError(`${method} ${url} failed: ${what}${hint}`, { cause: error });
 }

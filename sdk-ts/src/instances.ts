@@ -96,8 +96,8 @@ export class Instances {
 
   /** Make the HTTP server on 127.0.0.1:`port` inside reachable through the node's proxy. */
   async expose(instanceId: string, name: string, port: number): Promise<ExposedService> {
-    const json = { name, port };
-    return parseExposedService(await this.http.json({ method: "POST", path: ["instances", instanceId, "expose"], json }));
+    const spec = { method: "POST", path: ["instances", instanceId, "expose"], json: { name, port } } as const;
+    return parseExposedService(await this.http.json(spec));
   }
 
   /** Remove an exposed service; its URL answers 404 from then on. */
@@ -108,7 +108,8 @@ export class Instances {
   /** Listen on the node's `localPort` and relay raw TCP to 127.0.0.1:`remotePort` inside. */
   async forwardPort(instanceId: string, localPort: number, remotePort: number): Promise<PortForward> {
     const json = { local_port: localPort, remote_port: remotePort };
-    return parsePortForward(await this.http.json({ method: "POST", path: ["instances", instanceId, "port-forward"], json }));
+    const spec = { method: "POST", path: ["instances", instanceId, "port-forward"], json } as const;
+    return parsePortForward(await this.http.json(spec));
   }
 
   /** The instance's port forwards, by local port. */

@@ -1,7 +1,15 @@
 /** The Snapshot API: capture, list, restore and delete live contexts' snapshots. */
 
 import type { HttpClient } from "./http.js";
-import type { DeletedSnapshot, Metadata, PageOptions, RestoredSnapshot, Snapshot, SnapshotMode, SnapshotPage } from "./models.js";
+import type {
+  DeletedSnapshot,
+  Metadata,
+  PageOptions,
+  RestoredSnapshot,
+  Snapshot,
+  SnapshotMode,
+  SnapshotPage,
+} from "./models.js";
 import { withoutUnset } from "./wire.js";
 import { parseDeletedSnapshot, parseRestoredSnapshot, parseSnapshot, parseSnapshotPage } from "./wire-resources.js";
 

@@ -67,7 +67,9 @@ function connectWs(WS: typeof import("ws").WebSocket, options: SocketOptions, ha
     response.on("data", (chunk: Buffer) => chunks.push(chunk));
     response.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
-      const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, String(value)]));
+      const headers = Object.fromEntries(
+        Object.entries(response.headers).map(([name, value]) => [name, String(value)]),
+      );
       fail(errorFromEnvelope(response.statusCode ?? 0, parseJson(text), headers, text));
       request.destroy();
     });
@@ -96,7 +98,9 @@ function connectNative(Native: NativeWebSocketClass, options: SocketOptions, han
   let opened = false;
   let failed = false;
   const fail = (why: string): void => {
-    if (!failed && !opened) handlers.failed(new FaaSConnectionError(`cannot open the stream at ${options.url}: ${why}`));
+    if (!failed && !opened) {
+      handlers.failed(new FaaSConnectionError(`cannot open the stream at ${options.url}: ${why}`));
+    }
     failed = true;
   };
   const timer = setTimeout(() => {

@@ -51,7 +51,11 @@ export function parseStreamMessage(raw: string, executionId: string): StreamEven
         message: typeof fields["message"] === "string" ? fields["message"] : null,
       };
     case "completed":
-      return { type: "completed", executionId: id, exitCode: typeof fields["exit_code"] === "number" ? fields["exit_code"] : null };
+      return {
+        type: "completed",
+        executionId: id,
+        exitCode: typeof fields["exit_code"] === "number" ? fields["exit_code"] : null,
+      };
     case "error":
       return {
         type: "error",

@@ -43,7 +43,7 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     error: [],
   };
   private readonly buffered: StreamEvent[] = [];
-  private wake: (() => void) | null = null;
+  private waiting: (() => void)[] = [];
   private ending: Ending | null = null;
   private readonly endings: ((ending: Ending) => void)[] = [];
   private readonly socket: Promise<Socket>;
@@ -111,18 +111,23 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     });
   }
 
+  /** The events in order; leaving the loop early (`break`) closes the stream, as with Node's streams. */
   async *[Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
-    for (;;) {
-      const event = this.buffered.shift();
-      if (event !== undefined) {
-        yield event;
-        continue;
+    try {
+      for (;;) {
+        const event = this.buffered.shift();
+        if (event !== undefined) {
+          yield event;
+          continue;
+        }
+        if (this.ending !== null) {
+          if ("error" in this.ending) throw this.ending.error;
+          return;
+        }
+        await new Promise<void>((resolve) => this.waiting.push(resolve));
       }
-      if (this.ending !== null) {
-        if ("error" in this.ending) throw this.ending.error;
-        return;
-      }
-      await new Promise<void>((resolve) => (this.wake = resolve));
+    } finally {
+      this.close();
     }
   }
 
@@ -165,7 +170,8 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     try {
       event = parseStreamMessage(text, this.executionId);
     } catch (error) {
-      this.end({ error: new FaaSConnectionError(`the server sent a message that is not JSON: ${text.slice(0, 200)}`, { cause: error }) });
+      const why = `the server sent a message that is not JSON: ${text.slice(0, 200)}`;
+      this.end({ error: new FaaSConnectionError(why, { cause: error }) });
       return;
     }
     if (event === null) return;
@@ -206,9 +212,7 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    for (const wake of this.waiting.splice(0)) wake();
   }
 }
 

@@ -16,7 +16,9 @@ export class WireFormatError extends TypeError {
 }
 
 export function object(value: unknown, field = "the answer"): Json {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new WireFormatError(field, "an object");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new WireFormatError(field, "an object");
+  }
   return value as Json;
 }
 

@@ -144,6 +144,16 @@ describe(`ExecutionStream over ${NATIVE ? "Node's own WebSocket" : "the ws packa
     assert.ok(received.some((m) => m["type"] === "resize" && m["cols"] === 120 && m["rows"] === 40));
   });
 
+  test("leaving the loop early closes the stream", async () => {
+    const live = stream("exec_live");
+    for await (const event of live) {
+      assert.equal(event.type, "output");
+      break;
+    }
+    assert.equal(await live.finished(), null);
+    await assert.rejects(live.sendInput("x"), FaaSConnectionError);
+  });
+
   test("a failed execution ends the stream with its error event", async () => {
     const ended = await stream("exec_failed").finished();
     assert.deepEqual(ended, { type: "error", executionId: "exec_failed", error: "the sandbox died", final: true });
