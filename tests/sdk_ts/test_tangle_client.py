@@ -20,8 +20,6 @@ from localnet import OperatorRegistration, bootstrap_service, free_port, running
 from tests.node_tests import run_node_tests
 from tests.operator_node.harness import ALICE, OperatorProcess, bootstrap
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[str]:
@@ -36,6 +34,12 @@ def operator(require_docker: None, chain: str, tmp_path: Path) -> Iterator[Opera
     node.stop()
 
 
+def test_the_typescript_client_judges_an_operators_answer_as_python_does() -> None:
+    report = run_node_tests(Path("sdk-ts"), {}, ["test/tangle.test.ts"], node_args=["--import", "tsx"])
+    assert re.search(r"\bfail 0\b", report) and not re.search(r"\bpass 0\b", report), report
+
+
+@pytest.mark.slow
 def test_the_typescript_client_submits_waits_and_verifies(chain: str, operator: OperatorProcess) -> None:
     honest = bootstrap(chain, [(ALICE, operator)])
     forged_key = ReceiptSigner.generate().public_key_65  # registered, but the node signs with its own key
