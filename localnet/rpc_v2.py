@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from substrateinterface.utils.hasher import blake2_256
-
 from localnet.blocks import hex0x
 from localnet.chain import Chain
 from localnet.chain_head import FollowSubscription
@@ -42,15 +40,9 @@ class Connection(Protocol):
 
 
 @dataclass
-class _Broadcast:
-    tx_hash: bytes
-    listener: Callable[[Any], None]
-
-
-@dataclass
 class _ConnectionState:
     follows: dict[str, FollowSubscription] = field(default_factory=dict)
-    broadcasts: dict[str, _Broadcast] = field(default_factory=dict)
+    broadcasts: set[str] = field(default_factory=set)
 
 
 def _block_hash(value: Any) -> bytes:
@@ -197,39 +189,26 @@ class SpecV2:
         if len(broadcasts) >= MAX_BROADCASTS:
             return None
         operation_id = secrets.token_hex(8)
+        # As in Substrate, the operation lives until transaction_v1_stop (or the connection closes), whatever
+        # becomes of the transaction; the spec reports nothing about it.
+        broadcasts.add(operation_id)
+        conn.cleanups[f"broadcast:{operation_id}"] = lambda: broadcasts.discard(operation_id)
         try:
             tx_hash, _ = self.chain.submit(raw)
         except TransactionError as exc:
-            if exc.code != 1013:  # already in the pool: broadcasting it again is what the client asked
-                # The spec reports nothing for a transaction the node will not broadcast; it is dropped.
-                log.info("transaction_v1_broadcast: not broadcasting %s: %s", operation_id, exc)
-                return operation_id
-            tx_hash = bytes(blake2_256(raw))
-        self._watch(conn, broadcasts, operation_id, tx_hash)
-        self.chain.promote(self.chain.pool[tx_hash].xt.signer if tx_hash in self.chain.pool else None)
+            if exc.code != 1013:  # 1013: already in the pool, which is where it should be
+                log.info("transaction_v1_broadcast %s: the pool refused the transaction: %s", operation_id, exc)
+            return operation_id
+        self.chain.promote(self.chain.pool[tx_hash].xt.signer)
         return operation_id
-
-    def _watch(self, conn: Connection, broadcasts: dict[str, _Broadcast], operation_id: str, tx_hash: bytes) -> None:
-        def listener(update: Any) -> None:
-            # A broadcast ends by itself once the transaction is finalized or has become invalid.
-            if (isinstance(update, dict) and "finalized" in update) or update in ("invalid", "dropped"):
-                self._end_broadcast(conn, operation_id)
-
-        broadcasts[operation_id] = _Broadcast(tx_hash, listener)
-        self.chain.watch(tx_hash, listener)
-        conn.cleanups[f"broadcast:{operation_id}"] = lambda: self._end_broadcast(conn, operation_id)
-
-    def _end_broadcast(self, conn: Connection, operation_id: str) -> None:
-        broadcast = self._connection(conn).broadcasts.pop(operation_id, None)
-        conn.cleanups.pop(f"broadcast:{operation_id}", None)
-        if broadcast is not None:
-            self.chain.unwatch(broadcast.tx_hash, broadcast.listener)
 
     def _stop_broadcast(self, conn: Connection, params: list[Any], respond: Respond) -> None:
         operation_id = _arg(params, 0, str)
-        if operation_id not in self._connection(conn).broadcasts:
+        broadcasts = self._connection(conn).broadcasts
+        if operation_id not in broadcasts:
             raise RpcError(-32602, "Invalid operation id")
-        self._end_broadcast(conn, operation_id)
+        broadcasts.discard(operation_id)
+        conn.cleanups.pop(f"broadcast:{operation_id}", None)
         return None
 
 
