@@ -13,7 +13,8 @@ from substrateinterface.utils.hasher import blake2_256, xxh128
 from websockets.sync.client import ClientConnection, connect
 
 from localnet.blocks import hex0x
-from localnet.testing import RunningLocalnet
+from localnet.chain import STATE_PRUNING
+from localnet.testing import RunningLocalnet, running_localnet
 from tests.localnet.conftest import free_balance, keypair
 
 FOLLOW_EVENT = "chainHead_v1_followEvent"
@@ -316,3 +317,19 @@ def test_a_transaction_that_cannot_be_valid_is_not_broadcast(client: RawClient, 
     assert isinstance(operation, str)  # the spec reports nothing: the node simply does not broadcast it
     assert extrinsic not in client.result("author_pendingExtrinsics")
     assert client.result("transaction_v1_stop", operation) is None  # the operation itself exists until stopped
+
+
+def test_a_subscription_that_keeps_a_block_pinned_past_the_state_pruning_is_stopped() -> None:
+    with running_localnet(block_time=0) as node, connect(node.url, max_size=2**26) as ws:
+        client = RawClient(ws)
+        sub, initialized = follow(client)
+        assert initialized["finalizedBlockHashes"] == [node.genesis_hash]
+        for _ in range(STATE_PRUNING - 1):
+            client.result("engine_createBlock", True, True)
+        client.notifications.clear()
+        client.result("engine_createBlock", True, True)
+        # Genesis is still pinned and its state would be pruned with this block: the node stops the subscription.
+        assert client.event(sub, lambda e: e["event"] in ("newBlock", "stop")) == {"event": "stop"}
+        assert client.result("chainHead_v1_header", sub, node.genesis_hash) is None
+        _, initialized = follow(client)
+        assert node.genesis_hash not in initialized["finalizedBlockHashes"]
