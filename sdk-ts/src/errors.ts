@@ -12,6 +12,7 @@
  * ├── InsufficientResourcesError    INSUFFICIENT_RESOURCES (507)
  * ├── PaymentRequiredError          PAYMENT_REQUIRED (402)
  * ├── InternalServerError           INTERNAL_ERROR (500) and other 5xx
+ * ├── InvalidResponseError          INVALID_RESPONSE: a 2xx answer that is not what the API documents
  * └── FaaSConnectionError           the request or stream never got an answer
  */
 
@@ -75,6 +76,13 @@ export class InsufficientResourcesError extends FaaSError {}
 
 /** A failure on the server's side; quote `requestId` when reporting it. */
 export class InternalServerError extends FaaSError {}
+
+/** A successful answer that is not what the API documents (not JSON, a field missing or mistyped). */
+export class InvalidResponseError extends FaaSError {
+  constructor(message: string, options: FaaSErrorOptions = {}) {
+    super(message, { code: "INVALID_RESPONSE", ...options });
+  }
+}
 
 /** The server could not be reached, or the connection broke before an answer. */
 export class FaaSConnectionError extends FaaSError {

@@ -1,6 +1,12 @@
 /** One request function for the REST API: the key, JSON, a timeout per try, and the retry loop. */
 
-import { FaaSConnectionError, errorFromEnvelope, parseRetryAfter, type FaaSError } from "./errors.js";
+import {
+  FaaSConnectionError,
+  InvalidResponseError,
+  errorFromEnvelope,
+  parseRetryAfter,
+  type FaaSError,
+} from "./errors.js";
 import { isIdempotent, mayRetryStatus, mayRetryTransportError, nextDelay, type RetryPolicy } from "./retry.js";
 import { SDK_VERSION } from "./version.js";
 
@@ -64,7 +70,13 @@ export class HttpClient {
     const response = await this.send(spec);
     if (response.status === 204) return undefined;
     const text = await response.text();
-    return text === "" ? undefined : JSON.parse(text);
+    if (text === "") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      const what = `${spec.method} ${response.url || spec.path.join("/")} answered ${response.status} with no JSON`;
+      throw new InvalidResponseError(`${what}: ${text.slice(0, 200)}`, { statusCode: response.status, cause: error });
+    }
   }
 
   /** The raw bytes of a successful answer (a tar download). */

@@ -18,7 +18,6 @@ export type { Usage, UsagePeriod } from "./usage.js";
 export type { FetchLike } from "./http.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export { packFiles, unpackFiles, type FileMap } from "./tar.js";
-export { WireFormatError } from "./wire.js";
 export { SDK_VERSION } from "./version.js";
 export {
   AuthenticationError,
@@ -29,6 +28,7 @@ export {
   InsufficientResourcesError,
   InternalServerError,
   InvalidRequestError,
+  InvalidResponseError,
   NotFoundError,
   PaymentRequiredError,
   PermissionDeniedError,

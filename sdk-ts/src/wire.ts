@@ -3,28 +3,26 @@
  * This module holds the readers and executions; wire-resources.ts the other resources.
  */
 
+import { InvalidResponseError } from "./errors.js";
 import type { Execution, ExecuteOptions, ExecutionStatus, Language, Mode, Resources } from "./models.js";
 
 export type Json = Record<string, unknown>;
 
-/** A field the API guarantees is missing or of the wrong type: the server is not the one this SDK speaks to. */
-export class WireFormatError extends TypeError {
-  constructor(field: string, expected: string) {
-    super(`unexpected answer from the server: ${field} is not ${expected}`);
-    this.name = "WireFormatError";
-  }
+/** A field the API guarantees is missing or of the wrong type. */
+function malformed(field: string, expected: string): InvalidResponseError {
+  return new InvalidResponseError(`unexpected answer from the server: ${field} is not ${expected}`);
 }
 
 export function object(value: unknown, field = "the answer"): Json {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new WireFormatError(field, "an object");
+    throw malformed(field, "an object");
   }
   return value as Json;
 }
 
 export function str(body: Json, key: string): string {
   const value = body[key];
-  if (typeof value !== "string") throw new WireFormatError(key, "a string");
+  if (typeof value !== "string") throw malformed(key, "a string");
   return value;
 }
 
@@ -35,7 +33,7 @@ export function optStr(body: Json, key: string): string | null {
 
 export function num(body: Json, key: string): number {
   const value = body[key];
-  if (typeof value !== "number") throw new WireFormatError(key, "a number");
+  if (typeof value !== "number") throw malformed(key, "a number");
   return value;
 }
 
@@ -53,7 +51,7 @@ export function bool(body: Json, key: string, fallback = false): boolean {
 export function parseInstant(value: string): Date {
   const hasZone = /([zZ]|[+-]\d\d:?\d\d)$/.test(value);
   const parsed = new Date(hasZone ? value : `${value}Z`);
-  if (Number.isNaN(parsed.getTime())) throw new WireFormatError(value, "an ISO 8601 instant");
+  if (Number.isNaN(parsed.getTime())) throw malformed(value, "an ISO 8601 instant");
   return parsed;
 }
 
@@ -68,7 +66,7 @@ export function optDate(body: Json, key: string): Date | null {
 
 export function list(body: Json, key: string): unknown[] {
   const value = body[key];
-  if (!Array.isArray(value)) throw new WireFormatError(key, "a list");
+  if (!Array.isArray(value)) throw malformed(key, "a list");
   return value;
 }
 

@@ -11,6 +11,7 @@ import {
   FaaSConnectionError,
   InternalServerError,
   InvalidRequestError,
+  InvalidResponseError,
   NotFoundError,
   RateLimitError,
   type FaaSClientOptions,
@@ -330,6 +331,16 @@ describe("errors", () => {
     const error = await client.execute({ code: "1", language: "python" }).catch((caught: unknown) => caught);
     assert.ok(error instanceof ExecutionTimeoutError);
     assert.deepEqual([error.executionId, error.stdout], ["exec_t", "partial\n"]);
+  });
+
+  test("a successful answer that is not the documented JSON is an InvalidResponseError, not a TypeError", async () => {
+    const { client } = fakeClient([new Response("<html>portal</html>", { status: 200 }), json(200, { stdout: "x" })]);
+    const notJson = await client.getExecution("exec_1").catch((caught: unknown) => caught);
+    assert.ok(notJson instanceof InvalidResponseError);
+    assert.deepEqual([notJson.code, notJson.statusCode], ["INVALID_RESPONSE", 200]);
+    const missing = await client.getExecution("exec_1").catch((caught: unknown) => caught);
+    assert.ok(missing instanceof InvalidResponseError);
+    assert.match(missing.message, /execution_id is not a string/);
   });
 
   test("answers without the envelope are typed by their status", async () => {
