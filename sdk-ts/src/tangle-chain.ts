@@ -7,7 +7,9 @@
  */
 
 import type { ApiPromise, Keyring } from "@polkadot/api";
-import type { Codec } from "@polkadot/types/types";
+import type { SubmittableExtrinsic } from "@polkadot/api/types";
+import type { DispatchError } from "@polkadot/types/interfaces";
+import type { Codec, ISubmittableResult } from "@polkadot/types/types";
 
 import { FieldError } from "./fields.js";
 import { type JobResult, decodeResult } from "./fields-jobs.js";
@@ -187,34 +189,43 @@ export class ServicesChain {
    * @throws ChainRejectedError the node refused the extrinsic or the pallet failed it.
    */
   async submitJobCall(signer: KeyringPair, serviceId: bigint, job: number, argsScale: Uint8Array): Promise<bigint> {
-    const extrinsic = this.api.tx.services!.call!(serviceId, job, argsScale);
-    const included = await new Promise<{ events: { event: Codec & { section: string; method: string } }[]; dispatchError?: Codec }>(
-      (resolve, reject) => {
-        let unsubscribe: (() => void) | undefined;
-        extrinsic
-          .signAndSend(signer, (outcome) => {
-            if (outcome.status.isInBlock || outcome.status.isFinalized) {
-              unsubscribe?.();
-              resolve(outcome as never);
-            } else if (outcome.status.isInvalid || outcome.status.isDropped || outcome.status.isUsurped) {
-              unsubscribe?.();
-              reject(new ChainRejectedError(`Services.call was not included: ${outcome.status.type}`));
-            }
-          })
-          .then((stop) => (unsubscribe = stop))
-          .catch((error: unknown) => reject(new ChainRejectedError(`the node refused Services.call: ${(error as Error).message}`, { cause: error })));
-      },
-    );
+    const included = await this.included(this.api.tx.services!.call!(serviceId, job, argsScale), signer);
     if (included.dispatchError !== undefined) throw new ChainRejectedError(`Services.call failed: ${this.describe(included.dispatchError)}`);
     const called = included.events.find(({ event }) => event.section === "services" && event.method === "JobCalled");
     if (called === undefined) throw new TangleError("Services.call succeeded without a JobCalled event", { code: "CHAIN_ERROR" });
-    return big(field(field(called.event, "data"), "callId"));
+    return big(field(called.event.data, "callId"));
   }
 
-  private describe(dispatchError: Codec): string {
-    const error = dispatchError as Codec & { isModule: boolean; asModule: never };
-    if (!error.isModule) return error.toString();
-    const meta = this.api.registry.findMetaError(error.asModule);
+  /** Sign and send `extrinsic`; resolves once it is in a block (never re-sent: it could act twice). */
+  private included(extrinsic: SubmittableExtrinsic<"promise">, signer: KeyringPair): Promise<ISubmittableResult> {
+    return new Promise((resolve, reject) => {
+      let unsubscribe: (() => void) | undefined;
+      let settled: ISubmittableResult | Error | undefined;
+      const settle = (outcome: ISubmittableResult | Error) => {
+        settled = outcome;
+        unsubscribe?.();
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      extrinsic
+        .signAndSend(signer, (outcome) => {
+          if (settled !== undefined) return;
+          if (outcome.status.isInBlock || outcome.status.isFinalized) settle(outcome);
+          else if (outcome.status.isInvalid || outcome.status.isDropped || outcome.status.isUsurped) {
+            settle(new ChainRejectedError(`${extrinsic.method.section}.${extrinsic.method.method} was not included: ${outcome.status.type}`));
+          }
+        })
+        .then((stop) => {
+          unsubscribe = stop;
+          if (settled !== undefined) stop();
+        })
+        .catch((error: unknown) => settle(new ChainRejectedError(`the node refused the extrinsic: ${(error as Error).message}`, { cause: error })));
+    });
+  }
+
+  private describe(dispatchError: DispatchError): string {
+    if (!dispatchError.isModule) return dispatchError.toString();
+    const meta = this.api.registry.findMetaError(dispatchError.asModule);
     return meta.name + (meta.docs.length > 0 ? ` (${meta.docs.join(" ")})` : "");
   }
 

@@ -18,6 +18,7 @@ import { JsonSyntaxError, type JsonValue, parseJson } from "./receipt-json.js";
 import { type Receipt, ReceiptFormatError, receiptFromJson } from "./receipt.js";
 import { fromHex } from "./scale.js";
 import { type JobResultEvent, type KeyringPair, type ServiceInstance, ServicesChain, mayCall } from "./tangle-chain.js";
+import { FaaSError } from "./errors.js";
 import { TangleError, VerificationError } from "./tangle-errors.js";
 import { type ChainRecord, verify } from "./verify.js";
 
@@ -83,7 +84,7 @@ export class TangleFaaSClient {
 
   /** The service instance this client calls (resolves once connected). */
   async service(): Promise<ServiceInstance> {
-    return (await this.connected).service;
+    return guarded(async () => (await this.connected).service);
   }
 
   /**
@@ -94,18 +95,14 @@ export class TangleFaaSClient {
    */
   async submitJob(options: ExecuteJobOptions): Promise<bigint> {
     if (!this.hasKey) throw new TangleError("submitting a job needs the caller's keypair or seed", { code: "NO_KEY" });
-    let args: Uint8Array;
-    try {
-      args = encodeJobArgs(EXECUTE_JOB, executeJobArgs(options));
-    } catch (error) {
-      if (error instanceof FieldError) throw new TangleError(error.message, { code: "INVALID_REQUEST", cause: error });
-      throw error;
-    }
-    const { chain, service, signer } = await this.connected;
-    const start = await chain.finalizedNumber();
-    const callId = await chain.submitJobCall(signer as KeyringPair, service.id, EXECUTE_JOB, args);
-    this.submittedAt.set(callId, start);
-    return callId;
+    return guarded(async () => {
+      const args = encodeJobArgs(EXECUTE_JOB, executeJobArgs(options));
+      const { chain, service, signer } = await this.connected;
+      const start = await chain.finalizedNumber();
+      const callId = await chain.submitJobCall(signer as KeyringPair, service.id, EXECUTE_JOB, args);
+      this.submittedAt.set(callId, start);
+      return callId;
+    });
   }
 
   /**
@@ -117,12 +114,14 @@ export class TangleFaaSClient {
    * @throws TangleError no result in time (`TangleTimeoutError`), or the operator's endpoint failed.
    */
   async waitForResult(callId: number | bigint, options: { timeoutMs?: number } = {}): Promise<VerifiedResult> {
-    const { chain, service } = await this.connected;
-    const call = BigInt(callId);
-    const start = this.submittedAt.get(call) ?? Math.max(0, (await chain.finalizedNumber()) - LOOKBACK_BLOCKS);
-    const event = await chain.waitForJobResult(service.id, call, start, options.timeoutMs ?? 120_000);
-    const served = await this.fetch(chain, service, event);
-    return verified(event, served, await chain.chainRecord(service.id, call, event.operator));
+    return guarded(async () => {
+      const { chain, service } = await this.connected;
+      const call = BigInt(callId);
+      const start = this.submittedAt.get(call) ?? Math.max(0, (await chain.finalizedNumber()) - LOOKBACK_BLOCKS);
+      const event = await chain.waitForJobResult(service.id, call, start, options.timeoutMs ?? 120_000);
+      const served = await this.fetch(chain, service, event);
+      return verified(event, served, await chain.chainRecord(service.id, call, event.operator));
+    });
   }
 
   /** Close the chain connection. */
@@ -245,8 +244,7 @@ export function verified(event: JobResultEvent, served: Record<string, JsonValue
   try {
     receipt = receiptFromJson(object(served["receipt"]));
   } catch (error) {
-    if (error instanceof ReceiptFormatError) throw new VerificationError([`the operator served a malformed receipt: ${error.message}`]);
-    throw error;
+    throw translated(error);
   }
   const [stdout, stderr] = [text(output["stdout"]), text(output["stderr"])];
   const outcome = verify(receipt, { stdout, stderr }, record, {
@@ -275,3 +273,22 @@ export function verified(event: JobResultEvent, served: Record<string, JsonValue
   };
 }
 
+const CONNECTION_FAILURE = /disconnected|not connected|ECONNREFUSED|ECONNRESET|socket hang up|Abnormal Closure/i;
+
+/** The one table from the errors underneath (@polkadot/api, `Field` encoding, receipts) to the SDK's. */
+function translated(error: unknown): Error {
+  if (error instanceof FaaSError) return error;
+  if (error instanceof FieldError) return new TangleError(error.message, { code: "INVALID_REQUEST", cause: error });
+  if (error instanceof ReceiptFormatError) return new VerificationError([`the operator served a malformed receipt: ${error.message}`]);
+  const message = error instanceof Error ? error.message : String(error);
+  const code = CONNECTION_FAILURE.test(message) ? "CONNECTION_ERROR" : "CHAIN_ERROR";
+  return new TangleError(`the chain node failed: ${message}`, { code, cause: error });
+}
+
+async function guarded<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw translated(error);
+  }
+}
