@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from localnet.blocks import Block, hex0x
 from localnet.chain import STATE_PRUNING, Chain, StateDiscarded
 from localnet.chain_head_storage import StoragePages, StorageQuery
 from localnet.rpc_errors import RpcError
+from localnet.rpc_subscriptions import Connection
 from localnet.runtime_api import call_runtime_api, runtime_version
 
 FOLLOW_EVENT = "chainHead_v1_followEvent"
@@ -20,10 +21,6 @@ MAX_OPERATIONS = 16
 MAX_INITIAL_FINALIZED = 16
 INVALID_BLOCK = RpcError(-32801, "Invalid block hash")
 LIMIT_REACHED = {"result": "limitReached"}
-
-
-class Notifier(Protocol):
-    def notify(self, method: str, sub_id: str, result: Any) -> None: ...
 
 
 def runtime_spec() -> dict[str, Any]:
@@ -47,7 +44,7 @@ class FollowSubscription:
     """
 
     def __init__(
-        self, chain: Chain, conn: Notifier, with_runtime: bool, on_end: Callable[[FollowSubscription], None]
+        self, chain: Chain, conn: Connection, with_runtime: bool, on_end: Callable[[FollowSubscription], None]
     ) -> None:
         self.id = secrets.token_hex(8)
         self.chain = chain

@@ -11,7 +11,7 @@ import secrets
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from localnet.blocks import hex0x
 from localnet.chain import Chain
@@ -20,6 +20,7 @@ from localnet.chain_head_storage import parse_hex_param, parse_queries
 from localnet.extrinsics import TransactionError
 from localnet.genesis import CHAIN_NAME, PROPERTIES
 from localnet.rpc_errors import RpcError
+from localnet.rpc_subscriptions import Connection
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,6 @@ MAX_BROADCASTS = 16
 
 
 Respond = Callable[[Any], None]
-
-
-class Connection(Protocol):
-    cleanups: dict[str, Callable[[], None]]
-
-    def send(self, message: dict[str, Any]) -> None: ...
-
-    def notify(self, method: str, sub_id: str, result: Any) -> None: ...
 
 
 @dataclass
