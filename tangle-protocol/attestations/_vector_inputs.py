@@ -186,6 +186,13 @@ VERIFICATIONS: tuple[tuple[str, Receipt, ExecutionOutput, ChainRecord, dict[str,
     ("unusable_signature", HONEST, OUTPUT, _with_result(_record(HONEST), signature=bytes(65)), {}),
     ("summary_mismatch", HONEST, OUTPUT, _with_result(_record(HONEST), exit_code=1, status="failed"), {}),
     (
+        "summary_mismatch_quoted_statuses",
+        _receipt(status='it\'s "done"\n\x07é'),
+        OUTPUT,
+        _with_result(_record(_receipt(status='it\'s "done"\n\x07é')), status="don't"),
+        {},
+    ),
+    (
         "served_hash_and_signature_differ",
         HONEST,
         OUTPUT,
