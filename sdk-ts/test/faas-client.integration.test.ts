@@ -16,12 +16,15 @@ import {
   FaaSClient,
   InvalidRequestError,
   NotFoundError,
+  RateLimitError,
   type FaaSError,
   type StreamEvent,
 } from "../src/index.js";
 
 const ENDPOINT = process.env["FAAS_ENDPOINT"];
 const FILES_ROOT = process.env["NODE_FILES_ROOT"];
+/** A node allowing 3 requests a minute per key. */
+const LIMITED = process.env["FAAS_LIMITED_ENDPOINT"];
 const skip = ENDPOINT === undefined ? "FAAS_ENDPOINT is not set: tests/sdk_ts/test_faas_client.py runs these" : false;
 
 function client(): FaaSClient {
@@ -309,6 +312,34 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     assert.equal(current.activeExecutions, 0);
     assert.ok(current.rateLimitRemaining > 0);
     assert.ok(Math.abs(current.currentBalance - report.costs.creditsRemaining) < 1e-6);
+  });
+
+  test("a real rate limit: RateLimitError says when it resets, and retries wait exactly Retry-After", { skip: LIMITED === undefined ? "FAAS_LIMITED_ENDPOINT is not set" : false }, async () => {
+    const slept: number[] = [];
+    const apiKey = process.env["FAAS_API_KEY"];
+    const patient = new FaaSClient({ apiKey, endpoint: LIMITED, sleep: async (seconds) => void slept.push(seconds) });
+    const impatient = new FaaSClient({ apiKey, endpoint: LIMITED, maxRetries: 0 });
+    // The node's windows are whole clock minutes: the 4th request is refused, or the 7th across a boundary.
+    let limited: unknown = null;
+    const before = Date.now();
+    for (let i = 0; i < 7 && !(limited instanceof RateLimitError); i += 1) {
+      limited = await impatient.usage.current().catch((error: unknown) => error);
+    }
+    assert.ok(limited instanceof RateLimitError, `expected RateLimitError, got ${String(limited)}`);
+    assert.deepEqual([limited.statusCode, limited.limit, limited.remaining], [429, 3, 0]);
+    assert.ok(limited.retryAfter !== null && limited.retryAfter > 0 && limited.retryAfter <= 60);
+    const resetIn = limited.resetAt.getTime() - before;
+    assert.ok(resetIn > 0 && resetIn <= 61_000, `resets in ${resetIn} ms`);
+
+    const again = await patient.usage.current().catch((error: unknown) => error);
+    if (!(again instanceof RateLimitError)) {
+      // The window turned between the two calls: nothing to wait for.
+      assert.ok(Date.now() >= limited.resetAt.getTime() && slept.length === 0, `not limited: ${String(again)}`);
+      return;
+    }
+    assert.ok(slept.length >= 1 && slept.length <= 2, `waits ${slept}`);
+    assert.ok(Math.abs(slept[0]! - limited.retryAfter) <= 1, `slept ${slept[0]} for Retry-After ${limited.retryAfter}`);
+    assert.ok(slept.reduce((total, wait) => total + wait, 0) <= 60, "at most 60 s of waiting per call");
   });
 
   test("a bad request, an unknown id and a wrong key throw their typed errors", async () => {

@@ -27,9 +27,23 @@ def server(require_docker: None, tmp_path_factory: pytest.TempPathFactory, files
     started.stop()
 
 
+@pytest.fixture(scope="module")
+def limited_server(require_docker: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A node allowing 3 requests a minute per key: real 429s with Retry-After."""
+    env = {"FAAS_API_KEYS": KEY, "FAAS_RATE_LIMIT_PER_MINUTE": "3"}
+    started = Server(tmp_path_factory.mktemp("sdk-ts-limited-node"), env)
+    yield started
+    started.stop()
+
+
 @pytest.mark.usefixtures("criu_ready")
-def test_the_typescript_client_against_a_real_node(server: Server, files_root: Path) -> None:
-    env = {"FAAS_ENDPOINT": server.url.removesuffix("/api/v1"), "FAAS_API_KEY": KEY, "NODE_FILES_ROOT": str(files_root)}
+def test_the_typescript_client_against_a_real_node(server: Server, limited_server: Server, files_root: Path) -> None:
+    env = {
+        "FAAS_ENDPOINT": server.url.removesuffix("/api/v1"),
+        "FAAS_API_KEY": KEY,
+        "NODE_FILES_ROOT": str(files_root),
+        "FAAS_LIMITED_ENDPOINT": limited_server.url,
+    }
     report = run_node_tests(
         Path("sdk-ts"),
         env,
