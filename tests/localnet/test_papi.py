@@ -76,11 +76,12 @@ def test_the_committed_metadata_is_what_the_localnet_serves(tmp_path: Path) -> N
     with running_localnet(block_time=0.5) as localnet:
         papi("add", "localnet", "--wsUrl", localnet.url, "--skip-codegen", cwd=tmp_path)
     committed = json.loads((PACKAGE / ".papi" / "polkadot-api.json").read_text())["entries"]["localnet"]
+    served = json.loads((tmp_path / ".papi" / "polkadot-api.json").read_text())["entries"]["localnet"]
     fetched = (tmp_path / ".papi" / "metadata" / "localnet.scale").read_bytes()
-    if fetched != (PACKAGE / committed["metadata"]).read_bytes():
+    if fetched != (PACKAGE / committed["metadata"]).read_bytes() or served["codeHash"] != committed["codeHash"]:
         pytest.fail(
             "tests/localnet/papi/.papi/metadata/localnet.scale is not the metadata the localnet serves: "
-            "run `faas localnet up` (or python -m localnet up) and `npx papi update localnet` in tests/localnet/papi"
+            "with `python -m localnet up` running (port 9944), `npm run update-metadata -w tests/localnet/papi`"
         )
 
 
