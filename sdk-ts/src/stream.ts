@@ -207,7 +207,10 @@ export class ExecutionStream implements AsyncIterable<StreamEvent> {
     if ("error" in ending) this.emit("error", ending.error.message, ending.error);
     for (const settle of this.endings.splice(0)) settle(ending);
     this.rejectSocket("error" in ending ? ending.error : new FaaSConnectionError("the stream is closed"));
-    this.socket.then((socket) => socket.close(), () => {});
+    this.socket.then(
+      (socket) => socket.close(),
+      () => {},
+    );
     this.notify();
   }
 

@@ -100,7 +100,7 @@ function paxFields(data: Uint8Array): Record<string, string> {
 export function unpackFiles(archive: Uint8Array): Record<string, Uint8Array> {
   const files: Record<string, Uint8Array> = {};
   let pax: Record<string, string> = {};
-  for (let offset = 0; offset + BLOCK <= archive.length; ) {
+  for (let offset = 0; offset + BLOCK <= archive.length;) {
     const header = archive.subarray(offset, offset + BLOCK);
     if (header.every((byte) => byte === 0)) break;
     const type = readString(header, 156, 1);

@@ -56,7 +56,12 @@ function onMessage(socket: WebSocket, raw: string): void {
   const executionId = String(message["execution_id"]);
   if (message["type"] === "subscribe") play(socket, executionId);
   if (message["type"] === "input") {
-    send(socket, { type: "output", execution_id: executionId, stream: "stdout", data: `echo:${String(message["data"])}` });
+    send(socket, {
+      type: "output",
+      execution_id: executionId,
+      stream: "stdout",
+      data: `echo:${String(message["data"])}`,
+    });
     if (message["eof"] === true) send(socket, { type: "completed", execution_id: executionId, exit_code: 0 });
   }
 }
@@ -188,7 +193,10 @@ describe(`ExecutionStream over ${NATIVE ? "Node's own WebSocket" : "the ws packa
     );
     assert.ok(error instanceof FaaSConnectionError);
     assert.match(error.message, /closed before the execution completed/);
-    assert.deepEqual(events.map((e) => (e.type === "output" ? e.data : e.type)), ["half"]);
+    assert.deepEqual(
+      events.map((e) => (e.type === "output" ? e.data : e.type)),
+      ["half"],
+    );
   });
 
   test("a refused handshake is typed from its status and envelope where the platform shows them", async () => {

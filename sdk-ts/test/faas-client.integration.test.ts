@@ -96,7 +96,11 @@ function text(bytes: Uint8Array | undefined): string {
 describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
   test("API.md's TypeScript example: a cached execution, then its stream's output and completion", async () => {
     const client = new FaaSClient({ apiKey: process.env["FAAS_API_KEY"], endpoint: ENDPOINT });
-    const execution = await client.execute({ code: "for i in range(10): print(i)", language: "python", mode: "cached" });
+    const execution = await client.execute({
+      code: "for i in range(10): print(i)",
+      language: "python",
+      mode: "cached",
+    });
     const stream = client.stream(execution.id);
     const outputs: string[] = [];
     let exitCode: number | null = -1;
@@ -138,7 +142,10 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
 
   test("a failing program's stream reports its exit code and stderr", async () => {
     const sdk = client();
-    const execution = await sdk.execute({ code: "import sys\nprint('oops', file=sys.stderr)\nsys.exit(3)", language: "python" });
+    const execution = await sdk.execute({
+      code: "import sys\nprint('oops', file=sys.stderr)\nsys.exit(3)",
+      language: "python",
+    });
     assert.deepEqual([execution.status, execution.exitCode, execution.stderr], ["failed", 3, "oops\n"]);
     const events: StreamEvent[] = [];
     for await (const event of sdk.stream(execution.id)) events.push(event);
@@ -152,7 +159,12 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     const sdk = client();
     const edit = (line: string): string =>
       `lines = open('doc.txt').read().splitlines(keepends=True)\nlines[1] = '${line}\\n'\nopen('doc.txt', 'w').write(''.join(lines))\n`;
-    const first = await sdk.execute({ code: "x = 41", language: "python", mode: "persistent", files: { "doc.txt": "one\ntwo\nthree\n" } });
+    const first = await sdk.execute({
+      code: "x = 41",
+      language: "python",
+      mode: "persistent",
+      files: { "doc.txt": "one\ntwo\nthree\n" },
+    });
     assert.equal(first.mode, "persistent");
     assert.match(first.instanceId ?? "", /^inst_/);
     const kept = await sdk.instances.execute(first.instanceId!, { code: "x += 1\nprint(x)", language: "python" });
@@ -160,7 +172,10 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
 
     const base = await sdk.snapshots.create({ executionId: first.id, metadata: { name: "at 42" } });
     assert.match(base.snapshotId, /^snap_/);
-    assert.deepEqual([base.mode, base.metadata, base.instanceId], ["checkpointed", { name: "at 42" }, first.instanceId]);
+    assert.deepEqual(
+      [base.mode, base.metadata, base.instanceId],
+      ["checkpointed", { name: "at 42" }, first.instanceId],
+    );
     assert.ok(base.sizeBytes > 0 && base.checksum.startsWith("sha256:") && base.createdAt instanceof Date);
     assert.deepEqual(await sdk.snapshots.get(base.snapshotId), base);
     const listed = await sdk.snapshots.list({ mode: "checkpointed", limit: 100 });
@@ -180,17 +195,29 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     const conflict = await sdk.branches.merge(ids).catch((error: unknown) => error);
     assert.ok(conflict instanceof ConflictError, `expected ConflictError, got ${String(conflict)}`);
     const conflicts = conflict.details["conflicts"] as { path: string }[];
-    assert.deepEqual(conflicts.map((c) => c.path), ["doc.txt"]);
+    assert.deepEqual(
+      conflicts.map((c) => c.path),
+      ["doc.txt"],
+    );
     const merged = await sdk.branches.merge(ids, { strategy: "ours" });
     assert.deepEqual([merged.baseSnapshotId, merged.memoryState], [base.snapshotId, "fresh"]);
-    assert.deepEqual(merged.resolvedConflicts.map((c) => c["path"]), ["doc.txt"]);
+    assert.deepEqual(
+      merged.resolvedConflicts.map((c) => c["path"]),
+      ["doc.txt"],
+    );
 
     const restored = await sdk.snapshots.restore(merged.snapshotId);
     assert.equal(restored.status, "restored");
-    const line = await sdk.instances.execute(restored.instanceId, { code: "print(open('doc.txt').read().splitlines()[1])", language: "python" });
+    const line = await sdk.instances.execute(restored.instanceId, {
+      code: "print(open('doc.txt').read().splitlines()[1])",
+      language: "python",
+    });
     assert.equal(line.stdout, "ours\n");
     const atBase = await sdk.snapshots.restore(base.snapshotId);
-    assert.equal((await sdk.instances.execute(atBase.instanceId, { code: "print(x)", language: "python" })).stdout, "42\n");
+    assert.equal(
+      (await sdk.instances.execute(atBase.instanceId, { code: "print(x)", language: "python" })).stdout,
+      "42\n",
+    );
 
     const needed = await sdk.snapshots.delete(base.snapshotId).catch((error: unknown) => error);
     assert.ok(needed instanceof ConflictError);
@@ -207,9 +234,16 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     assert.deepEqual([started.state, started.language, started.metadata], ["running", "python", { name: "ts-sdk" }]);
     assert.equal(started.events?.at(-1)?.toState, "running");
 
-    const uploaded = await sdk.instances.files.upload(id, { "notes.txt": "from the SDK\n", "data/n.bin": new Uint8Array([7, 8, 9]) }, { path: "in" });
+    const uploaded = await sdk.instances.files.upload(
+      id,
+      { "notes.txt": "from the SDK\n", "data/n.bin": new Uint8Array([7, 8, 9]) },
+      { path: "in" },
+    );
     assert.deepEqual(uploaded, { files: 2, bytes: 16 });
-    const read = await sdk.instances.execute(id, { code: "x = open('in/notes.txt').read()\nprint(x, end='')\nwritten = open('out.txt', 'w').write('made inside\\n')", language: "python" });
+    const read = await sdk.instances.execute(id, {
+      code: "x = open('in/notes.txt').read()\nprint(x, end='')\nwritten = open('out.txt', 'w').write('made inside\\n')",
+      language: "python",
+    });
     assert.equal(read.stdout, "from the SDK\n");
     const files = await sdk.instances.files.download(id, "in");
     assert.equal(text(files["notes.txt"]), "from the SDK\n");
@@ -219,7 +253,10 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     assert.equal((await sdk.instances.pause(id)).state, "paused");
     await assert.rejects(sdk.instances.execute(id, { code: "print(x)", language: "python" }), ConflictError);
     assert.equal((await sdk.instances.resume(id)).state, "running");
-    assert.equal((await sdk.instances.execute(id, { code: "print(x, end='')", language: "python" })).stdout, "from the SDK\n");
+    assert.equal(
+      (await sdk.instances.execute(id, { code: "print(x, end='')", language: "python" })).stdout,
+      "from the SDK\n",
+    );
 
     const running = await sdk.instances.list({ state: "running", limit: 100 });
     assert.ok(running.instances.some((i) => i.instanceId === id));
@@ -231,31 +268,59 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     await assert.rejects(sdk.instances.execute(id, { code: "print(1)", language: "python" }), ConflictError);
   });
 
-  test("copies and a two-way sync between the node's files root and an instance", { skip: FILES_ROOT === undefined ? "NODE_FILES_ROOT is not set" : false }, async () => {
-    const root = FILES_ROOT!;
-    const sdk = client();
-    mkdirSync(join(root, "project", "src"), { recursive: true });
-    writeFileSync(join(root, "project", "src", "main.py"), "print('v1')\n");
-    writeFileSync(join(root, "project", "skip.log"), "noise\n");
-    const { instanceId: id } = await sdk.instances.create({ language: "python", memoryMb: 512 });
+  test(
+    "copies and a two-way sync between the node's files root and an instance",
+    { skip: FILES_ROOT === undefined ? "NODE_FILES_ROOT is not set" : false },
+    async () => {
+      const root = FILES_ROOT!;
+      const sdk = client();
+      mkdirSync(join(root, "project", "src"), { recursive: true });
+      writeFileSync(join(root, "project", "src", "main.py"), "print('v1')\n");
+      writeFileSync(join(root, "project", "skip.log"), "noise\n");
+      const { instanceId: id } = await sdk.instances.create({ language: "python", memoryMb: 512 });
 
-    const copied = await sdk.instances.files.copy(id, { direction: "upload", localPath: "project/src", remotePath: "app" });
-    assert.deepEqual(copied, { files: 1, bytes: 12 });
-    assert.equal((await sdk.instances.execute(id, { code: "exec(open('app/main.py').read())", language: "python" })).stdout, "v1\n");
-    await sdk.instances.execute(id, { code: "n = open('app/made.txt', 'w').write('inside\\n')", language: "python" });
-    const back = await sdk.instances.files.copy(id, { direction: "download", localPath: "copied", remotePath: "app" });
-    assert.equal(back.files, 2);
-    assert.equal(readFileSync(join(root, "copied", "made.txt"), "utf8"), "inside\n");
+      const copied = await sdk.instances.files.copy(id, {
+        direction: "upload",
+        localPath: "project/src",
+        remotePath: "app",
+      });
+      assert.deepEqual(copied, { files: 1, bytes: 12 });
+      assert.equal(
+        (await sdk.instances.execute(id, { code: "exec(open('app/main.py').read())", language: "python" })).stdout,
+        "v1\n",
+      );
+      await sdk.instances.execute(id, { code: "n = open('app/made.txt', 'w').write('inside\\n')", language: "python" });
+      const back = await sdk.instances.files.copy(id, {
+        direction: "download",
+        localPath: "copied",
+        remotePath: "app",
+      });
+      assert.equal(back.files, 2);
+      assert.equal(readFileSync(join(root, "copied", "made.txt"), "utf8"), "inside\n");
 
-    const first = await sdk.instances.files.sync(id, { localDir: "project", remoteDir: "work", exclude: ["*.log"], bidirectional: true });
-    assert.deepEqual(first.uploaded, ["src/main.py"]);
-    assert.equal(first.transferred, 1);
-    await sdk.instances.execute(id, { code: "n = open('work/src/main.py', 'w').write(\"print('v2')\\n\")", language: "python" });
-    const second = await sdk.instances.files.sync(id, { localDir: "project", remoteDir: "work", exclude: ["*.log"], bidirectional: true });
-    assert.deepEqual([second.downloaded, second.uploaded, second.conflicts], [["src/main.py"], [], []]);
-    assert.equal(readFileSync(join(root, "project", "src", "main.py"), "utf8"), "print('v2')\n");
-    await sdk.instances.stop(id);
-  });
+      const first = await sdk.instances.files.sync(id, {
+        localDir: "project",
+        remoteDir: "work",
+        exclude: ["*.log"],
+        bidirectional: true,
+      });
+      assert.deepEqual(first.uploaded, ["src/main.py"]);
+      assert.equal(first.transferred, 1);
+      await sdk.instances.execute(id, {
+        code: "n = open('work/src/main.py', 'w').write(\"print('v2')\\n\")",
+        language: "python",
+      });
+      const second = await sdk.instances.files.sync(id, {
+        localDir: "project",
+        remoteDir: "work",
+        exclude: ["*.log"],
+        bidirectional: true,
+      });
+      assert.deepEqual([second.downloaded, second.uploaded, second.conflicts], [["src/main.py"], [], []]);
+      assert.equal(readFileSync(join(root, "project", "src", "main.py"), "utf8"), "print('v2')\n");
+      await sdk.instances.stop(id);
+    },
+  );
 
   test("the ways into an instance: an exposed service, a port forward, SSH access, Jupyter; VSCode refused", async () => {
     const sdk = client();
@@ -314,40 +379,50 @@ describe("FaaSClient against a real node", { skip, timeout: 600_000 }, () => {
     assert.ok(Math.abs(current.currentBalance - report.costs.creditsRemaining) < 1e-6);
   });
 
-  test("a real rate limit: RateLimitError says when it resets, and retries wait exactly Retry-After", { skip: LIMITED === undefined ? "FAAS_LIMITED_ENDPOINT is not set" : false }, async () => {
-    const slept: number[] = [];
-    const apiKey = process.env["FAAS_API_KEY"];
-    const patient = new FaaSClient({ apiKey, endpoint: LIMITED, sleep: async (seconds) => void slept.push(seconds) });
-    const impatient = new FaaSClient({ apiKey, endpoint: LIMITED, maxRetries: 0 });
-    // The node's windows are whole clock minutes: the 4th request is refused, or the 7th across a boundary.
-    let limited: unknown = null;
-    const before = Date.now();
-    for (let i = 0; i < 7 && !(limited instanceof RateLimitError); i += 1) {
-      limited = await impatient.usage.current().catch((error: unknown) => error);
-    }
-    assert.ok(limited instanceof RateLimitError, `expected RateLimitError, got ${String(limited)}`);
-    assert.deepEqual([limited.statusCode, limited.limit, limited.remaining], [429, 3, 0]);
-    assert.ok(limited.retryAfter !== null && limited.retryAfter > 0 && limited.retryAfter <= 60);
-    const resetIn = limited.resetAt.getTime() - before;
-    assert.ok(resetIn > 0 && resetIn <= 61_000, `resets in ${resetIn} ms`);
+  test(
+    "a real rate limit: RateLimitError says when it resets, and retries wait exactly Retry-After",
+    { skip: LIMITED === undefined ? "FAAS_LIMITED_ENDPOINT is not set" : false },
+    async () => {
+      const slept: number[] = [];
+      const apiKey = process.env["FAAS_API_KEY"];
+      const patient = new FaaSClient({ apiKey, endpoint: LIMITED, sleep: async (seconds) => void slept.push(seconds) });
+      const impatient = new FaaSClient({ apiKey, endpoint: LIMITED, maxRetries: 0 });
+      // The node's windows are whole clock minutes: the 4th request is refused, or the 7th across a boundary.
+      let limited: unknown = null;
+      const before = Date.now();
+      for (let i = 0; i < 7 && !(limited instanceof RateLimitError); i += 1) {
+        limited = await impatient.usage.current().catch((error: unknown) => error);
+      }
+      assert.ok(limited instanceof RateLimitError, `expected RateLimitError, got ${String(limited)}`);
+      assert.deepEqual([limited.statusCode, limited.limit, limited.remaining], [429, 3, 0]);
+      assert.ok(limited.retryAfter !== null && limited.retryAfter > 0 && limited.retryAfter <= 60);
+      const resetIn = limited.resetAt.getTime() - before;
+      assert.ok(resetIn > 0 && resetIn <= 61_000, `resets in ${resetIn} ms`);
 
-    const again = await patient.usage.current().catch((error: unknown) => error);
-    if (!(again instanceof RateLimitError)) {
-      // The window turned between the two calls: nothing to wait for.
-      assert.ok(Date.now() >= limited.resetAt.getTime() && slept.length === 0, `not limited: ${String(again)}`);
-      return;
-    }
-    assert.ok(slept.length >= 1 && slept.length <= 2, `waits ${slept}`);
-    assert.ok(Math.abs(slept[0]! - limited.retryAfter) <= 1, `slept ${slept[0]} for Retry-After ${limited.retryAfter}`);
-    assert.ok(slept.reduce((total, wait) => total + wait, 0) <= 60, "at most 60 s of waiting per call");
-  });
+      const again = await patient.usage.current().catch((error: unknown) => error);
+      if (!(again instanceof RateLimitError)) {
+        // The window turned between the two calls: nothing to wait for.
+        assert.ok(Date.now() >= limited.resetAt.getTime() && slept.length === 0, `not limited: ${String(again)}`);
+        return;
+      }
+      assert.ok(slept.length >= 1 && slept.length <= 2, `waits ${slept}`);
+      assert.ok(
+        Math.abs(slept[0]! - limited.retryAfter) <= 1,
+        `slept ${slept[0]} for Retry-After ${limited.retryAfter}`,
+      );
+      assert.ok(slept.reduce((total, wait) => total + wait, 0) <= 60, "at most 60 s of waiting per call");
+    },
+  );
 
   test("a bad request, an unknown id and a wrong key throw their typed errors", async () => {
     const sdk = client();
     const bad = await sdk.execute({ code: "1", language: "cobol" as "python" }).catch((error: unknown) => error);
     assert.ok(bad instanceof InvalidRequestError);
     assert.equal((bad as FaaSError).statusCode, 400);
-    assert.deepEqual(((bad as FaaSError).details["errors"] as { field: string }[]).map((e) => e.field), ["language"]);
+    assert.deepEqual(
+      ((bad as FaaSError).details["errors"] as { field: string }[]).map((e) => e.field),
+      ["language"],
+    );
 
     const unknown = await sdk.getExecution("exec_000000000000000000000000").catch((error: unknown) => error);
     assert.ok(unknown instanceof NotFoundError);

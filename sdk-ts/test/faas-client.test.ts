@@ -81,7 +81,9 @@ const EXECUTION = {
 };
 
 function connectionRefused(): Error {
-  return new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+  return new TypeError("fetch failed", {
+    cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+  });
 }
 
 describe("requests", () => {
@@ -172,7 +174,9 @@ describe("requests", () => {
     assert.deepEqual(sent[1]?.body, { language: "python" });
     assert.deepEqual(started.endpoints, { ssh: "ssh://root@node:22001", http: { web: "http://node/p" } });
     assert.deepEqual(started.metadata, { snake_key: 1 }, "metadata is the user's: its keys are not converted");
-    assert.deepEqual(started.events, [{ fromState: null, toState: "running", reason: "created", at: new Date("2026-01-15T10:40:00Z") }]);
+    assert.deepEqual(started.events, [
+      { fromState: null, toState: "running", reason: "created", at: new Date("2026-01-15T10:40:00Z") },
+    ]);
     assert.equal(started.resources.diskGb, 1);
   });
 
@@ -190,7 +194,17 @@ describe("requests", () => {
       note: "files only",
       created_at: "2026-01-15T10:40:00Z",
     };
-    const synced = { uploaded: ["a"], downloaded: [], deleted_remote: [], deleted_local: [], unchanged: [], conflicts: [], transferred: 1, deleted: 0, bytes: 3 };
+    const synced = {
+      uploaded: ["a"],
+      downloaded: [],
+      deleted_remote: [],
+      deleted_local: [],
+      unchanged: [],
+      conflicts: [],
+      transferred: 1,
+      deleted: 0,
+      bytes: 3,
+    };
     const { client, sent } = fakeClient([json(200, merged), json(200, synced)]);
     const result = await client.branches.merge(["b1", "b2"], { strategy: "ours" });
     assert.deepEqual(sent[0]?.body, { branch_ids: ["b1", "b2"], strategy: "ours" });
@@ -205,7 +219,10 @@ describe("requests", () => {
 
 describe("retries", () => {
   test("a 429 is retried after exactly its Retry-After, even for an execution", async () => {
-    const { client, sent, slept } = fakeClient([envelope(429, "RATE_LIMIT_EXCEEDED", {}, { "retry-after": "3" }), json(200, EXECUTION)]);
+    const { client, sent, slept } = fakeClient([
+      envelope(429, "RATE_LIMIT_EXCEEDED", {}, { "retry-after": "3" }),
+      json(200, EXECUTION),
+    ]);
     assert.equal((await client.execute({ code: "1", language: "python" })).id, "exec_1");
     assert.equal(sent.length, 2);
     assert.deepEqual(slept, [3]);
@@ -213,7 +230,10 @@ describe("retries", () => {
 
   test("Retry-After may be an HTTP date", async () => {
     const when = new Date(Date.now() + 5000).toUTCString();
-    const { client, slept } = fakeClient([envelope(429, "RATE_LIMIT_EXCEEDED", {}, { "retry-after": when }), json(200, EXECUTION)]);
+    const { client, slept } = fakeClient([
+      envelope(429, "RATE_LIMIT_EXCEEDED", {}, { "retry-after": when }),
+      json(200, EXECUTION),
+    ]);
     await client.getExecution("exec_1");
     assert.equal(slept.length, 1);
     assert.ok(slept[0]! > 3 && slept[0]! <= 5, `slept ${slept[0]}`);
@@ -229,7 +249,11 @@ describe("retries", () => {
   });
 
   test("a GET is retried on 5xx with growing jittered backoff, then gives up", async () => {
-    const { client, sent, slept } = fakeClient([envelope(503, "INTERNAL_ERROR"), envelope(502, "INTERNAL_ERROR"), envelope(500, "INTERNAL_ERROR")]);
+    const { client, sent, slept } = fakeClient([
+      envelope(503, "INTERNAL_ERROR"),
+      envelope(502, "INTERNAL_ERROR"),
+      envelope(500, "INTERNAL_ERROR"),
+    ]);
     await assert.rejects(client.getExecution("exec_1"), InternalServerError);
     assert.equal(sent.length, 3);
     assert.equal(slept.length, 2);
@@ -261,7 +285,11 @@ describe("retries", () => {
   });
 
   test("snapshot, branch and instance changes are not repeated after a 5xx", async () => {
-    const { client, sent } = fakeClient([envelope(503, "INTERNAL_ERROR"), envelope(503, "INTERNAL_ERROR"), envelope(503, "INTERNAL_ERROR")]);
+    const { client, sent } = fakeClient([
+      envelope(503, "INTERNAL_ERROR"),
+      envelope(503, "INTERNAL_ERROR"),
+      envelope(503, "INTERNAL_ERROR"),
+    ]);
     await assert.rejects(client.snapshots.restore("snap_1"), InternalServerError);
     await assert.rejects(client.branches.merge(["a", "b"]), InternalServerError);
     await assert.rejects(client.instances.pause("inst_1"), InternalServerError);
@@ -302,7 +330,10 @@ describe("errors", () => {
       assert.ok(error instanceof kind);
       assert.ok(error instanceof Error && error.name === kind.name);
       const typed = error as InvalidRequestError;
-      assert.deepEqual([typed.code, typed.message, typed.statusCode, typed.requestId], [code, `${code} happened`, status, "req-9"]);
+      assert.deepEqual(
+        [typed.code, typed.message, typed.statusCode, typed.requestId],
+        [code, `${code} happened`, status, "req-9"],
+      );
       assert.deepEqual(typed.details, { field: "code" });
     });
   }
@@ -317,7 +348,12 @@ describe("errors", () => {
   });
 
   test("without details, the rate-limit headers fill in (Unix seconds reset)", async () => {
-    const headers = { "retry-after": "90", "x-ratelimit-limit": "10", "x-ratelimit-remaining": "0", "x-ratelimit-reset": "1800000000" };
+    const headers = {
+      "retry-after": "90",
+      "x-ratelimit-limit": "10",
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": "1800000000",
+    };
     const { client } = fakeClient([envelope(429, "RATE_LIMIT_EXCEEDED", {}, headers)]);
     const error = await client.getExecution("exec_1").catch((caught: unknown) => caught);
     assert.ok(error instanceof RateLimitError);
