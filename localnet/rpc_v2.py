@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from localnet.blocks import hex0x
+from localnet.blocks import Block, hex0x
 from localnet.chain import Chain
-from localnet.chain_head import FollowSubscription
+from localnet.chain_head import LIMIT_REACHED, FollowSubscription
 from localnet.chain_head_storage import parse_hex_param, parse_queries
 from localnet.extrinsics import TransactionError
 from localnet.genesis import CHAIN_NAME, PROPERTIES
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Substrate's defaults: follow subscriptions and transaction broadcasts per connection.
 MAX_FOLLOW_SUBSCRIPTIONS = 4
 MAX_BROADCASTS = 16
+_ANSWERED = object()
 
 
 Respond = Callable[[Any], None]
@@ -84,7 +85,7 @@ class SpecV2:
         return list(self.table)
 
     def call(self, conn: Connection, method: str, params: list[Any], req_id: Any) -> None:
-        """Answer ``method``; a handler returning ``None`` has answered (and maybe notified) itself."""
+        """Answer ``method``; a handler that returns ``_ANSWERED`` sent its response itself, before its events."""
 
         def respond(result: Any) -> None:
             conn.send({"jsonrpc": "2.0", "result": result, "id": req_id})
@@ -123,41 +124,42 @@ class SpecV2:
             sub.end()
         return None
 
-    def _pinned(self, conn: Connection, params: list[Any]) -> tuple[FollowSubscription | None, Any]:
+    def _pinned(self, conn: Connection, params: list[Any]) -> tuple[FollowSubscription, Block] | None:
+        """The subscription and its pinned block named by ``params``; None for an unknown subscription."""
         sub = self._subscription(conn, params)
         block_hash = _block_hash(params[1] if len(params) > 1 else None)
-        return sub, None if sub is None else sub.pinned_block(block_hash)
+        return None if sub is None else (sub, sub.pinned_block(block_hash))
 
     def _header(self, conn: Connection, params: list[Any], respond: Respond) -> str | None:
-        _, block = self._pinned(conn, params)
-        return None if block is None else hex0x(block.header_bytes())
+        pinned = self._pinned(conn, params)
+        return None if pinned is None else hex0x(pinned[1].header_bytes())
 
     def _body(self, conn: Connection, params: list[Any], respond: Respond) -> object:
-        sub, block = self._pinned(conn, params)
-        if sub is None:
-            return {"result": "limitReached"}
-        sub.body(block, respond)
+        pinned = self._pinned(conn, params)
+        if pinned is None:
+            return LIMIT_REACHED
+        pinned[0].body(pinned[1], respond)
         return _ANSWERED
 
     def _call(self, conn: Connection, params: list[Any], respond: Respond) -> object:
-        sub, block = self._pinned(conn, params)
+        pinned = self._pinned(conn, params)
         function, data = _arg(params, 2, str), parse_hex_param(_arg(params, 3, str))
-        if sub is None:
-            return {"result": "limitReached"}
-        sub.call(block, function, data, respond)
+        if pinned is None:
+            return LIMIT_REACHED
+        pinned[0].call(pinned[1], function, data, respond)
         return _ANSWERED
 
     def _storage(self, conn: Connection, params: list[Any], respond: Respond) -> object:
-        sub, block = self._pinned(conn, params)
+        pinned = self._pinned(conn, params)
         queries = parse_queries(_arg(params, 2, list))
         child_trie = params[3] if len(params) > 3 else None
         if child_trie is not None:
             parse_hex_param(child_trie)
             # The localnet has no child tries: every item of a child-trie query is absent.
             queries = []
-        if sub is None:
-            return {"result": "limitReached"}
-        sub.storage(block, queries, respond)
+        if pinned is None:
+            return LIMIT_REACHED
+        pinned[0].storage(pinned[1], queries, respond)
         return _ANSWERED
 
     def _operation(self, conn: Connection, params: list[Any], act: Callable[[FollowSubscription, str], None]) -> None:
@@ -203,6 +205,3 @@ class SpecV2:
         broadcasts.discard(operation_id)
         conn.cleanups.pop(f"broadcast:{operation_id}", None)
         return None
-
-
-_ANSWERED = object()
