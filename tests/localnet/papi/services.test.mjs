@@ -1,22 +1,12 @@
 // A job submitted with PAPI (Services.call with the execute job's Field arguments) is answered by the operator.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Binary, Enum } from "polkadot-api";
 import { ReplaySubject, filter, firstValueFrom, mergeMap, timeout } from "rxjs";
-import { connect, devSigner, env, watchTx, watchWarnings } from "./lib.mjs";
+import { BOB, connectedForTests, devSigner, env, watchTx } from "./lib.mjs";
 
-const BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty";
 const EXECUTE = 0;
-let client, api, warnings;
-
-before(() => {
-  warnings = watchWarnings();
-  ({ client, api } = connect());
-});
-after(() => {
-  client?.destroy();
-  warnings.restore();
-});
+const session = connectedForTests();
 
 const string = (value) => Enum("String", Binary.fromText(value));
 const optionalString = (value) =>
@@ -39,12 +29,11 @@ test("Services.call with Field arguments: JobCalled, then the operator's JobResu
   const serviceId = BigInt(env("SERVICE_ID"));
   // Watched from before the call, so a fast operator's answer cannot be missed.
   const results = new ReplaySubject();
-  const watching = api.event.Services.JobResultSubmitted.watch()
+  const watching = session.api.event.Services.JobResultSubmitted.watch()
     .pipe(mergeMap(({ block, events }) => events.map((event) => ({ block, payload: event.payload }))))
     .subscribe(results);
-  const tx = api.tx.Services.call({ service_id: serviceId, job: EXECUTE, args: executeArgs("python", 'print("hello from papi")') });
-  const { done } = watchTx(tx, devSigner("//Bob"));
-  const finalized = (await done).at(-1);
+  const tx = session.api.tx.Services.call({ service_id: serviceId, job: EXECUTE, args: executeArgs("python", 'print("hello from papi")') });
+  const finalized = (await watchTx(tx, devSigner("//Bob"))).at(-1);
   assert.equal(finalized.type, "finalized");
   assert.equal(finalized.ok, true, JSON.stringify(finalized.dispatchError));
   const called = finalized.events.find((e) => e.type === "Services" && e.value.type === "JobCalled").value.value;
@@ -64,12 +53,12 @@ test("Services.call with Field arguments: JobCalled, then the operator's JobResu
   assert.equal(submitted.payload.operator, env("OPERATOR_ACCOUNT"));
   assert.equal(submitted.payload.job, EXECUTE);
 
-  const stored = await api.query.Services.JobResults.getValue(serviceId, callId, { at: submitted.block.hash });
+  const stored = await session.api.query.Services.JobResults.getValue(serviceId, callId, { at: submitted.block.hash });
   assert.equal(stored.call_id, callId);
   // The result's fields (blueprint/jobs.py RESULT_PARAMS): receipt_hash, signature, status, exit_code, reference.
   assert.equal(stored.result.length, 5);
   assert.equal(Binary.toText(stored.result[2].value), "completed");
   assert.deepEqual(stored.result[3], { type: "Int32", value: 0 });
   assert.deepEqual(stored.result, submitted.payload.result);
-  assert.deepEqual(warnings.warnings, []);
+  assert.deepEqual(session.warnings.warnings, []);
 });
