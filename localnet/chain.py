@@ -13,7 +13,7 @@ from localnet.blocks import Block, aura_pre_digest, extrinsics_root, hex0x
 from localnet.extrinsics import TransactionError, decode_extrinsic
 from localnet.genesis import genesis_block, genesis_state
 from localnet.pallets import system
-from localnet.runtime import BlockBuilder, validate
+from localnet.runtime import BlockBuilder, priority_for, validate
 from localnet.storage import Overlay, state_root
 
 STATE_PRUNING = 256
@@ -111,15 +111,17 @@ class Chain:
         xt = decode_extrinsic(raw)
         if xt.hash in self.pool:
             raise TransactionError(1013, "Transaction Already Imported", None)
-        for other in self.pool.values():
-            if other.xt.signer == xt.signer and other.xt.nonce == xt.nonce:
-                raise TransactionError(
-                    1014,
-                    "Priority is too low: (0 vs 0)",
-                    "The transaction has too low priority to replace another transaction already in the pool.",
-                )
+        # Like a node's pool: the runtime validates first, then the pool compares it with what it holds.
         state = Overlay(self.states[self.best.number])
         ready = validate(state, xt, self.best.number + 1, self.genesis_hash, self.hash_of)
+        for other in self.pool.values():
+            if other.xt.signer == xt.signer and other.xt.nonce == xt.nonce:
+                priorities = f"({priority_for(xt)} vs {priority_for(other.xt)})"
+                raise TransactionError(
+                    1014,
+                    f"Priority is too low: {priorities}",
+                    "The transaction has too low priority to replace another transaction already in the pool.",
+                )
         if not ready and xt.nonce == self.next_nonce(xt.signer or ""):
             ready = True
         self._arrivals += 1

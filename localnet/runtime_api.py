@@ -160,10 +160,14 @@ def _account_nonce(call: _Call) -> bytes:
 
 # -- TransactionPaymentApi ------------------------------------------------------------------------------
 def dispatch_info(xt: Extrinsic, length: int) -> dict[str, Any]:
-    """``RuntimeDispatchInfo`` of an extrinsic of ``length`` bytes; an inherent is Mandatory and pays nothing."""
-    if xt.signer is None:
+    """``RuntimeDispatchInfo`` of an extrinsic of ``length`` bytes; only a signed one pays a fee."""
+    if xt.module == "Timestamp":  # the inherent
         return {"weight": INHERENT_WEIGHT, "class": "Mandatory", "partial_fee": 0}
-    return {"weight": weight_of(length), "class": "Normal", "partial_fee": fee_of(length, 0)}
+    return {
+        "weight": weight_of(length),
+        "class": "Normal",
+        "partial_fee": 0 if xt.signer is None else fee_of(length, 0),
+    }
 
 
 def fee_details(xt: Extrinsic, length: int) -> dict[str, Any]:
