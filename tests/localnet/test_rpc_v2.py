@@ -14,6 +14,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from localnet.blocks import hex0x
 from localnet.chain import STATE_PRUNING
+from localnet.chain_head_storage import MAX_STORAGE_ITEMS, StoragePages, StorageQuery, parse_hex_param, parse_queries
+from localnet.rpc_errors import RpcError
 from localnet.testing import RunningLocalnet, running_localnet
 from tests.localnet.conftest import free_balance, keypair
 
@@ -333,3 +335,25 @@ def test_a_subscription_that_keeps_a_block_pinned_past_the_state_pruning_is_stop
         assert client.result("chainHead_v1_header", sub, node.genesis_hash) is None
         _, initialized = follow(client)
         assert node.genesis_hash not in initialized["finalizedBlockHashes"]
+
+
+# -- the storage query pieces, without a node ---------------------------------------------------------------
+def test_storage_pages_hold_five_items_each_in_query_order() -> None:
+    state = {bytes([1, n]): bytes([n]) for n in range(12)} | {b"\x02": b"other"}
+    pages = StoragePages(state, [StorageQuery(b"\x01", "descendantsHashes"), StorageQuery(b"\x02", "value")])
+    sizes, more = [], True
+    while more:
+        items, more = pages.next_page()
+        sizes.append(len(items))
+    assert sizes == [MAX_STORAGE_ITEMS, MAX_STORAGE_ITEMS, 3]
+    last, _ = StoragePages(state, [StorageQuery(b"\x02", "value")]).next_page()
+    assert last == [{"key": "0x02", "value": hex0x(b"other")}]
+
+
+def test_hex_params_and_query_types_are_checked() -> None:
+    assert parse_hex_param("") == b"" and parse_hex_param("0x0102") == b"\x01\x02"
+    with pytest.raises(RpcError) as bad_hex:
+        parse_hex_param("0xzz")
+    assert (bad_hex.value.code, bad_hex.value.message) == (-32602, "Invalid parameter: 0xzz")
+    with pytest.raises(RpcError):
+        parse_queries([{"key": "0x01", "type": "everything"}])
