@@ -52,6 +52,11 @@ function recordingProvider(url) {
     record(method, params);
     return send(method, params, ...rest);
   };
+  const unsubscribe = provider.unsubscribe.bind(provider);
+  provider.unsubscribe = (type, method, id) => {
+    record(method, [id]);
+    return unsubscribe(type, method, id);
+  };
   return provider;
 }
 
