@@ -114,19 +114,28 @@ class Chain:
         # Like a node's pool: the runtime validates first, then the pool compares it with what it holds.
         state = Overlay(self.states[self.best.number])
         ready = validate(state, xt, self.best.number + 1, self.genesis_hash, self.hash_of)
-        for other in self.pool.values():
-            if other.xt.signer == xt.signer and other.xt.nonce == xt.nonce:
-                priorities = f"({priority_for(xt)} vs {priority_for(other.xt)})"
-                raise TransactionError(
-                    1014,
-                    f"Priority is too low: {priorities}",
-                    "The transaction has too low priority to replace another transaction already in the pool.",
-                )
+        self._replace(xt)
         if not ready and xt.nonce == self.next_nonce(xt.signer or ""):
             ready = True
         self._arrivals += 1
         self.pool[xt.hash] = PoolTx(xt, self._arrivals, ready)
         return xt.hash, "ready" if ready else "future"
+
+    def _replace(self, xt: Any) -> None:
+        """A transaction with the same sender and nonce is replaced by one of higher priority (its watchers
+        see ``usurped``), else the newcomer is refused."""
+        other = next((t.xt for t in self.pool.values() if (t.xt.signer, t.xt.nonce) == (xt.signer, xt.nonce)), None)
+        if other is None:
+            return
+        if priority_for(xt) <= priority_for(other):
+            raise TransactionError(
+                1014,
+                f"Priority is too low: ({priority_for(other)} vs {priority_for(xt)})",
+                "The transaction has too low priority to replace another transaction already in the pool.",
+            )
+        del self.pool[other.hash]
+        self._notify(other.hash, {"usurped": hex0x(xt.hash)})
+        self.watchers.pop(other.hash, None)
 
     def promote(self, account: str | None) -> None:
         """Mark future transactions whose nonce gap is now filled as ready (and tell their watchers)."""

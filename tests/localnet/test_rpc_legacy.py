@@ -126,3 +126,29 @@ def test_rpc_methods_lists_exactly_what_is_served(socket: Socket) -> None:
         response = socket.call(method, [])
         assert response.get("error", {}).get("code") != -32601, method
     assert socket.call("state_subscribeNothing", [])["error"] == {"code": -32601, "message": "Method not found"}
+
+
+def test_a_higher_tip_usurps_a_pooled_transaction_with_the_same_nonce(
+    socket: Socket, substrate: SubstrateInterface
+) -> None:
+    charlie = keypair("Charlie")
+    nonce = substrate.get_account_nonce(charlie.ss58_address)
+
+    def remark(text: str, tx_nonce: int, tip: int) -> str:
+        call = substrate.compose_call("System", "remark", {"remark": "0x" + text.encode().hex()})
+        return str(substrate.create_signed_extrinsic(call, charlie, nonce=tx_nonce, tip=tip).data)
+
+    # A future nonce keeps both in the pool until the gap is filled.
+    first = socket.call("author_submitAndWatchExtrinsic", [remark("a", nonce + 1, 0)])["result"]
+    assert socket.notification(first)["params"]["result"] == "future"
+    second = socket.call("author_submitAndWatchExtrinsic", [remark("b", nonce + 1, 5)])["result"]
+    assert socket.notification(second)["params"]["result"] == "future"
+    usurped = socket.notification(first)["params"]["result"]
+    pending = rpc(substrate, "author_pendingExtrinsics", [])["result"]
+    assert list(usurped) == ["usurped"] and len(pending) == 1
+    low = socket.call("author_submitExtrinsic", [remark("c", nonce + 1, 1)])["error"]
+    assert low["code"] == 1014 and low["message"] == "Priority is too low: (5 vs 1)"
+
+    socket.call("author_submitExtrinsic", [remark("gap", nonce, 0)])
+    assert socket.notification(second)["params"]["result"] == "ready"
+    assert list(socket.notification(second)["params"]["result"]) == ["inBlock"]
