@@ -32,9 +32,24 @@ ANCIENT_BIRTH = "Transaction has an ancient birth block"
 CALL_NOT_EXPECTED = "Transaction call is not expected"
 
 
+# sp_runtime's InvalidTransaction variant (index, name) of each reason above.
+INVALID_VARIANTS = {
+    CALL_NOT_EXPECTED: (0, "Call"),
+    PAYMENT: (1, "Payment"),
+    STALE: (3, "Stale"),
+    BAD_PROOF: (4, "BadProof"),
+    ANCIENT_BIRTH: (5, "AncientBirthBlock"),
+}
+
+
+def runtime_panicked(message: str) -> str:
+    """The executor's text for a runtime call that panicked with ``message``."""
+    return f"Runtime panicked: {message}\n"
+
+
 def bad_input(function: str, detail: str) -> str:
     """The executor's text for a runtime API whose SCALE input does not decode (the runtime panics)."""
-    return f"Runtime panicked: Bad input data provided to {function}: {detail}\n"
+    return runtime_panicked(f"Bad input data provided to {function}: {detail}")
 
 
 class UndecodableExtrinsic(TransactionError):

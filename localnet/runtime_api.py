@@ -11,14 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from localnet.block_execution import BlockExecutionFailed, ExecutionContext, execute_block, read_block, read_header
 from localnet.blocks import Block, hex0x
 from localnet.chain import Chain, StateDiscarded
 from localnet.extrinsics import (
-    ANCIENT_BIRTH,
-    BAD_PROOF,
-    CALL_NOT_EXPECTED,
-    PAYMENT,
-    STALE,
+    INVALID_VARIANTS,
     Extrinsic,
     Reader,
     TransactionError,
@@ -28,6 +25,7 @@ from localnet.extrinsics import (
     decode_extrinsic,
     era_birth,
     era_period,
+    runtime_panicked,
 )
 from localnet.metadata import SPEC_NAME, SPEC_VERSION, TRANSACTION_VERSION, metadata_bytes
 from localnet.pallets import system
@@ -47,8 +45,6 @@ from localnet.storage import Overlay
 METADATA_VERSIONS = (14,)
 STATE_VERSION = 1
 U64_MAX = 2**64 - 1
-# sp_runtime::transaction_validity::InvalidTransaction variant indices of the reasons runtime.validate raises.
-_INVALID_INDEX = {CALL_NOT_EXPECTED: 0, PAYMENT: 1, STALE: 3, BAD_PROOF: 4, ANCIENT_BIRTH: 5}
 _TX_SOURCES = 3  # TransactionSource: InBlock, Local, External
 
 
@@ -63,11 +59,15 @@ class _Call:
     input: Reader
 
     @property
-    def state(self) -> Overlay:
+    def raw_state(self) -> dict[bytes, bytes]:
         try:
-            return Overlay(self.chain.state_at(self.block.hash))
+            return self.chain.state_at(self.block.hash)
         except StateDiscarded as exc:
             raise RpcError(4003, f"Client error: State already discarded for {hex0x(self.block.hash)}") from exc
+
+    @property
+    def state(self) -> Overlay:
+        return Overlay(self.raw_state)
 
     def u32(self) -> int:
         return int.from_bytes(self.input.take(4), "little")
@@ -137,6 +137,21 @@ def encode_runtime_version(version: dict[str, Any]) -> bytes:
 
 def _core_version(call: _Call) -> bytes:
     return encode_runtime_version(runtime_version())
+
+
+def _core_execute_block(call: _Call) -> bytes:
+    block = read_block(call.input)
+    context = ExecutionContext(call.block, call.raw_state, call.chain.genesis_hash, lambda n: _hash_up_to(call, n))
+    try:
+        execute_block(context, block)
+    except UndecodableExtrinsic as exc:
+        raise BadInput(exc.detail) from exc
+    return b""
+
+
+def _core_initialize_block(call: _Call) -> bytes:
+    read_header(call.input)  # initialising only writes the block's System entries, which state_call discards
+    return b""
 
 
 # -- Metadata -------------------------------------------------------------------------------------------
@@ -212,7 +227,7 @@ def _validate_transaction(call: _Call) -> bytes:
     try:
         validate(state, xt, current, call.chain.genesis_hash, lambda n: _hash_up_to(call, n))
     except TransactionError as exc:
-        return b"\x01\x00" + bytes([_INVALID_INDEX[str(exc.data)]])
+        return b"\x01\x00" + bytes([INVALID_VARIANTS[str(exc.data)][0]])
     assert xt.signer is not None
     return b"\x00" + _valid_transaction(xt, system.nonce(state, xt.signer), current)
 
@@ -233,7 +248,10 @@ def _valid_transaction(xt: Extrinsic, account_nonce: int, current: int) -> bytes
 
 
 RUNTIME_APIS: dict[str, tuple[int, dict[str, Handler]]] = {
-    "Core": (4, {"version": _core_version}),
+    "Core": (
+        4,
+        {"version": _core_version, "execute_block": _core_execute_block, "initialize_block": _core_initialize_block},
+    ),
     "Metadata": (
         2,
         {"metadata": _metadata, "metadata_at_version": _metadata_at_version, "metadata_versions": _metadata_versions},
@@ -276,4 +294,6 @@ def call_runtime_api(chain: Chain, block: Block, method: str, data: bytes) -> by
             raise BadInput("Input buffer has still data left after decoding!")
     except (BadInput, ValueError) as exc:
         raise RpcError(4003, f"Client error: Execution failed: {bad_input(function, str(exc))}") from exc
+    except BlockExecutionFailed as exc:
+        raise RpcError(4003, f"Client error: Execution failed: {runtime_panicked(str(exc))}") from exc
     return output

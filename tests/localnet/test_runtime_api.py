@@ -8,6 +8,7 @@ from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
 from scalecodec.type_registry import load_type_registry_preset
 from substrateinterface import Keypair, SubstrateInterface
 
+from localnet.extrinsics import compact
 from localnet.runtime import fee_of, weight_of
 from tests.localnet.conftest import keypair, rpc
 
@@ -151,3 +152,31 @@ def test_unknown_method_and_bad_input_are_the_nodes_errors(substrate: SubstrateI
     )
     extra = rpc(substrate, "state_call", ["Core_version", "0x00"])["error"]
     assert "Input buffer has still data left after decoding!" in extra["message"]
+
+
+def _encoded_block(substrate: SubstrateInterface, block_hash: str) -> tuple[bytes, bytes, str]:
+    block = rpc(substrate, "chain_getBlock", [block_hash])["result"]["block"]
+    header = block["header"]
+    logs = [bytes.fromhex(log[2:]) for log in header["digest"]["logs"]]
+    encoded = bytes.fromhex(header["parentHash"][2:]) + compact(int(header["number"], 16))
+    encoded += bytes.fromhex(header["stateRoot"][2:]) + bytes.fromhex(header["extrinsicsRoot"][2:])
+    encoded += compact(len(logs)) + b"".join(logs)
+    extrinsics = [bytes.fromhex(x[2:]) for x in block["extrinsics"]]
+    return encoded, encoded + compact(len(extrinsics)) + b"".join(extrinsics), header["parentHash"]
+
+
+def test_execute_block_re_executes_a_block_on_its_parent(substrate: SubstrateInterface) -> None:
+    xt = signed_transfer(substrate, keypair("Ferdie"))
+    receipt = substrate.submit_extrinsic(substrate.create_scale_object("Extrinsic", ScaleBytes(xt)), True)
+    header, block, parent = _encoded_block(substrate, receipt.block_hash)
+    assert state_call(substrate, "Core_execute_block", block, parent) == b""
+    assert state_call(substrate, "Core_initialize_block", header, parent) == b""
+
+    tampered = bytearray(block)
+    tampered[40] ^= 0xFF  # inside the state root (after the parent hash and the number)
+    error = rpc(substrate, "state_call", ["Core_execute_block", "0x" + tampered.hex(), parent])["error"]
+    assert error["message"] == (
+        "Client error: Execution failed: Runtime panicked: Storage root must match that calculated.\n"
+    )
+    wrong_parent = rpc(substrate, "state_call", ["Core_execute_block", "0x" + block.hex(), receipt.block_hash])
+    assert wrong_parent["error"]["message"].endswith("Runtime panicked: Parent hash should be valid.\n")
