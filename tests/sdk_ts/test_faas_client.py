@@ -47,7 +47,7 @@ def test_the_typescript_client_against_a_real_node(server: Server, limited_serve
     report = run_node_tests(
         Path("sdk-ts"),
         env,
-        ["test/faas-client.integration.test.ts"],
+        ["test/integration/faas-client.test.ts"],
         node_args=["--import", "tsx"],
     )
     # A missing endpoint would skip them all (and pass): they must have run.

@@ -19,7 +19,7 @@ import {
   RateLimitError,
   type FaaSError,
   type StreamEvent,
-} from "../src/index.js";
+} from "../../src/index.js";
 
 const ENDPOINT = process.env["FAAS_ENDPOINT"];
 const FILES_ROOT = process.env["NODE_FILES_ROOT"];

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { type Server, createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 
-import { TangleError, TangleFaaSClient, TangleTimeoutError, VerificationError, parseJson } from "../src/index.js";
-import { toHex } from "../src/scale.js";
+import { TangleError, TangleFaaSClient, TangleTimeoutError, VerificationError, parseJson } from "../../src/index.js";
+import { toHex } from "../../src/scale.js";
 
 function env(name: string): string {
   const value = process.env[name];
